@@ -1,0 +1,43 @@
+"""The ``lesionlens`` command line: a thin typer layer over Python functions of the same name.
+
+Each command lives in ``cli/<command>.py`` and imports its stage lazily, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from . import cohort_cmds
+
+app = typer.Typer(
+    name="lesionlens",
+    help="Healthy-vs-pathological brain MRI classifiers whose explanations segment the lesions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lesionlens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """lesionlens command line."""
+
+
+app.command("validate")(cohort_cmds.validate)
+try:  # TEMP until synth lands
+    from . import synth_cmd
+
+    app.command("synth")(synth_cmd.synth)
+except ImportError:
+    pass
