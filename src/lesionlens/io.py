@@ -65,7 +65,7 @@ def read_image(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
 def write_nifti(
     path: str | Path, data: np.ndarray, affine: np.ndarray, dtype: type = np.float32
 ) -> Path:
-    """Write ``data`` with ``affine`` atomically (temporary name in the same folder, then rename)."""
+    """Write ``data`` with ``affine`` atomically (temporary name beside it, then rename)."""
     path = Path(path)
     img = nib.Nifti1Image(np.asarray(data, dtype=dtype), np.asarray(affine, dtype=np.float64))
     img.header.set_xyzt_units("mm", "sec")
