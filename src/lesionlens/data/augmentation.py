@@ -1,0 +1,109 @@
+"""Training augmentation of the thesis (§III.3) as MONAI dictionary transforms.
+
+Three random transforms, each applied with its own probability:
+
+1. brightness: ``image × U[0.5, 2]`` (``RandScaleIntensityd``, factor ``1 + U[lo - 1, hi - 1]``);
+2. left–right mirror about the sagittal plane (``RandFlipd`` on spatial axis 0, the x axis of
+   RAS voxel order; for axial slices also their first axis);
+3. elastic deformation of the brain's shape [Isensee et al., 2020] (``Rand3DElasticd`` /
+   ``Rand2DElasticd``; the defaults move voxels by about 1–4 voxels).
+
+Spatial transforms move ``image``, ``mask`` and ``brain`` together (masks with nearest
+interpolation); the brightness factor touches ``image`` only. The thesis gives no probabilities;
+0.5 each is our default. Given ``seed`` the sequence of outputs is reproducible.
+"""
+
+from __future__ import annotations
+
+from monai.transforms import (
+    Compose,
+    Rand2DElasticd,
+    Rand3DElasticd,
+    RandFlipd,
+    RandScaleIntensityd,
+)
+
+SPATIAL_KEYS = ("image", "mask", "brain")
+ELASTIC_MODES = ("bilinear", "nearest", "nearest")
+
+
+def _check_probability(name: str, p: float) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+
+
+def _check_range(name: str, bounds: tuple[float, float], low: float) -> None:
+    if len(bounds) != 2 or not low <= bounds[0] <= bounds[1]:
+        raise ValueError(f"{name} must be (min, max) with {low} <= min <= max, got {bounds}")
+
+
+def make_augmentation(
+    spatial_dims: int,
+    p_intensity: float = 0.5,
+    p_flip: float = 0.5,
+    p_elastic: float = 0.5,
+    intensity_range: tuple[float, float] = (0.5, 2.0),
+    flip_axis: int = 0,
+    elastic_sigma: tuple[float, float] = (5.0, 8.0),
+    elastic_spacing: tuple[float, float] = (20.0, 20.0),
+    elastic_magnitude: tuple[float, float] | None = None,
+    seed: int = 0,
+) -> Compose:
+    """Build the brightness / flip / elastic augmentation for ``{"image", "mask", "brain"}`` dicts.
+
+    Args:
+        spatial_dims: 3 for volumes ``(C, X, Y, Z)``, 2 for slices ``(C, X, Y)``.
+        p_intensity, p_flip, p_elastic: probability of each transform.
+        intensity_range: bounds of the uniform brightness factor.
+        flip_axis: spatial axis mirrored (0 = left–right in RAS order).
+        elastic_sigma: 3-D only, smoothing of the displacement field (voxels).
+        elastic_spacing: 2-D only, spacing of the B-spline control grid (pixels).
+        elastic_magnitude: displacement scale; default (100, 200) in 3-D, (1, 2) in 2-D.
+        seed: seed of the random state.
+
+    Returns:
+        A MONAI ``Compose`` (call it on a dict; ``set_random_state`` re-seeds it).
+
+    Raises:
+        ValueError: bad dimension, probability or range.
+    """
+    if spatial_dims not in (2, 3):
+        raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
+    if flip_axis not in range(spatial_dims):
+        raise ValueError(f"flip_axis must be in [0, {spatial_dims - 1}], got {flip_axis!r}")
+    for name, p in (("p_intensity", p_intensity), ("p_flip", p_flip), ("p_elastic", p_elastic)):
+        _check_probability(name, p)
+    _check_range("intensity_range", intensity_range, 0.0)
+    lo, hi = intensity_range
+    if spatial_dims == 3:
+        magnitude = elastic_magnitude or (100.0, 200.0)
+        _check_range("elastic_sigma", elastic_sigma, 0.0)
+        _check_range("elastic_magnitude", magnitude, 0.0)
+        elastic = Rand3DElasticd(
+            keys=SPATIAL_KEYS,
+            sigma_range=elastic_sigma,
+            magnitude_range=magnitude,
+            prob=p_elastic,
+            mode=ELASTIC_MODES,
+            padding_mode="border",
+        )
+    else:
+        magnitude = elastic_magnitude or (1.0, 2.0)
+        _check_range("elastic_magnitude", magnitude, 0.0)
+        elastic = Rand2DElasticd(
+            keys=SPATIAL_KEYS,
+            spacing=elastic_spacing,
+            magnitude_range=magnitude,
+            prob=p_elastic,
+            mode=ELASTIC_MODES,
+            padding_mode="border",
+        )
+    transform = Compose(
+        [
+            RandScaleIntensityd(keys="image", factors=(lo - 1.0, hi - 1.0), prob=p_intensity),
+            RandFlipd(keys=SPATIAL_KEYS, prob=p_flip, spatial_axis=flip_axis),
+            elastic,
+        ]
+    )
+    transform.set_random_state(seed=seed)
+    return transform

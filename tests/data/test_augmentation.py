@@ -1,0 +1,121 @@
+"""make_augmentation: alignment of image and masks, brightness range, flip, seeding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from lesionlens.data import SliceDataset, VolumeDataset, make_augmentation
+
+from .conftest import LESION
+
+
+def _sample(spatial: tuple[int, ...], lesion: tuple[slice, ...]) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    mask = torch.zeros((1, *spatial))
+    mask[(0, *lesion)] = 1.0
+    brain = torch.ones((1, *spatial))
+    image = torch.rand((2, *spatial)) + 4.0 * mask
+    return {"image": image, "mask": mask, "brain": brain}
+
+
+def _only(name: str, spatial_dims: int, seed: int = 0, **kwargs):
+    probabilities = {"p_intensity": 0.0, "p_flip": 0.0, "p_elastic": 0.0, name: 1.0}
+    return make_augmentation(spatial_dims, seed=seed, **probabilities, **kwargs)
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_flip_mirrors_image_mask_and_brain_left_right(spatial_dims):
+    spatial, lesion = (12, 10, 8)[:spatial_dims], (slice(1, 4), slice(2, 5), slice(3, 6))
+    sample = _sample(spatial, lesion[:spatial_dims])
+    out = _only("p_flip", spatial_dims)({k: v.clone() for k, v in sample.items()})
+    for key in ("image", "mask", "brain"):
+        np.testing.assert_array_equal(np.asarray(out[key]), sample[key].flip(1).numpy())
+    moved = out["mask"][0].nonzero()[:, 0]
+    assert moved.min().item() == 12 - 4 and moved.max().item() == 12 - 2  # x 1..3 → 8..10
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_brightness_factor_is_one_constant_in_half_to_double(seed):
+    sample = _sample((10, 12), (slice(2, 5), slice(3, 6)))
+    out = _only("p_intensity", 2, seed=seed)({k: v.clone() for k, v in sample.items()})
+    ratio = np.asarray(out["image"]) / sample["image"].numpy()
+    assert 0.5 <= ratio.min() and ratio.max() <= 2.0
+    np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(out["mask"]), sample["mask"].numpy())
+
+
+def test_brightness_factors_spread_over_the_range():
+    sample = _sample((6, 6), (slice(1, 2), slice(1, 2)))
+    augment = _only("p_intensity", 2, seed=0)
+    factors = [
+        float(np.asarray(augment(dict(sample))["image"])[0, 0, 0] / sample["image"][0, 0, 0])
+        for _ in range(40)
+    ]
+    assert min(factors) < 0.8 and max(factors) > 1.6
+
+
+@pytest.mark.parametrize(
+    ("spatial_dims", "spatial", "lesion"),
+    [
+        (2, (48, 48), (slice(14, 30), slice(18, 34))),
+        (3, (24, 24, 24), (slice(6, 14), slice(8, 16), slice(7, 15))),
+    ],
+)
+def test_elastic_deforms_image_and_mask_together(spatial_dims, spatial, lesion):
+    mask = torch.zeros((1, *spatial))
+    mask[(0, *lesion)] = 1.0
+    sample = {"image": mask.clone(), "mask": mask.clone(), "brain": mask.clone()}
+    out = _only("p_elastic", spatial_dims, seed=1)(sample)
+    image, moved = np.asarray(out["image"])[0], np.asarray(out["mask"])[0]
+    assert set(np.unique(moved)) <= {0.0, 1.0}  # nearest interpolation keeps the mask binary
+    assert (moved != mask[0].numpy()).any()  # the shape did change
+    agreement = (image > 0.5) == (moved > 0.5)
+    assert agreement.mean() > 0.99
+    np.testing.assert_array_equal(np.asarray(out["brain"]), np.asarray(out["mask"]))
+
+
+def test_same_seed_same_sequence_other_seed_other_sequence():
+    sample = _sample((16, 16, 12), LESION)
+
+    def run(seed: int) -> list[np.ndarray]:
+        augment = make_augmentation(3, seed=seed)
+        outputs = [augment({k: v.clone() for k, v in sample.items()}) for _ in range(4)]
+        return [np.asarray(out["image"]) for out in outputs]
+
+    first, again, other = run(5), run(5), run(6)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_datasets_apply_it_reproducibly_and_return_plain_tensors(cohort_path):
+    def items(seed: int) -> list[dict]:
+        ds = VolumeDataset(cohort_path, split="train", transform=make_augmentation(3), seed=seed)
+        return [ds[i % len(ds)] for i in range(6)]
+
+    a, b = items(3), items(3)
+    for x, y in zip(a, b, strict=True):
+        assert type(x["image"]) is torch.Tensor and x["brain"].dtype == torch.bool
+        torch.testing.assert_close(x["image"], y["image"])
+        torch.testing.assert_close(x["mask"], y["mask"])
+
+    slices = SliceDataset(cohort_path, split="train", transform=make_augmentation(2), seed=0)
+    batch = next(iter(DataLoader(slices, batch_size=5)))
+    assert batch["image"].shape[:2] == (5, 2) and type(batch["mask"]) is torch.Tensor
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"spatial_dims": 4},
+        {"spatial_dims": 3, "p_flip": 1.5},
+        {"spatial_dims": 2, "intensity_range": (2.0, 0.5)},
+        {"spatial_dims": 2, "flip_axis": 2},
+    ],
+)
+def test_bad_options_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        make_augmentation(**kwargs)
