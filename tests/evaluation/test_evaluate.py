@@ -1,0 +1,108 @@
+"""``evaluate`` end to end on a tiny synthetic cohort, and its refusals."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from lesionlens.evaluation import evaluate
+
+from .conftest import AFFINE, SHAPE, write_maps
+
+CONTRACT_KEYS = {
+    "threshold", "threshold_rule", "dice_mean", "dice_std", "dice_per_subject", "auroc",
+    "auroc10", "auprc", "tpr", "tnr", "balanced_accuracy", "n_subjects",
+}  # fmt: skip
+
+
+def _maps(synthetic, tmp_path, kind, **kw):
+    root, _ = synthetic
+    test = write_maps(root, tmp_path / f"{kind}-test", "test", kind, seed=1, **kw)
+    val = write_maps(root, tmp_path / f"{kind}-val", "val", kind, seed=2, **kw)
+    return test, val
+
+
+def test_good_maps_score_high_and_write_contract_files(synthetic, tmp_path):
+    root, manifest = synthetic
+    test, val = _maps(synthetic, tmp_path, "good")
+    m = evaluate(test, manifest, val_maps=val, threshold="val-f1")
+    assert CONTRACT_KEYS <= set(m)
+    assert m["dice_mean"] > 0.8 and m["auroc"] > 0.95 and m["auprc"] > 0.8
+    assert m["tpr"] == m["tnr"] == m["balanced_accuracy"] == 1.0
+    assert m["n_subjects"] == 6 and m["n_dice_subjects"] == 3
+    assert set(m["dice_per_subject"]) == {"test3", "test4", "test5"}
+    assert 0 < m["hd95_mean"] < 20 and m["threshold_rule"] == "val-f1"
+    assert m["threshold_optimistic"] is False
+    on_disk = json.loads((test / "metrics.json").read_text())
+    assert on_disk["dice_mean"] == pytest.approx(m["dice_mean"])
+    with open(test / "per_subject.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["subject_id"] for r in rows] == [f"test{i}" for i in range(6)]
+    assert rows[0]["dice"] == "" and float(rows[3]["dice"]) > 0.5
+    with open(test / "dice_vs_threshold.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    chosen = [r for r in curve if float(r["threshold"]) == pytest.approx(m["threshold"])]
+    assert float(chosen[0]["dice_mean"]) == pytest.approx(m["dice_mean"])
+
+
+def test_random_maps_score_low(synthetic, tmp_path):
+    _, manifest = synthetic
+    test, val = _maps(synthetic, tmp_path, "random")
+    m = evaluate(test, manifest, val_maps=val, threshold="healthy-fpr:0.01", hd95=False)
+    assert m["dice_mean"] < 0.3 and abs(m["auroc"] - 0.5) < 0.1
+    assert math.isnan(m["hd95_mean"])
+    assert m["healthy_predicted_fraction"] < 0.05
+
+
+def test_label_free_best_and_fixed_rules(synthetic, tmp_path):
+    _, manifest = synthetic
+    test, val = _maps(synthetic, tmp_path, "good")
+    fpr = evaluate(test, manifest, val_maps=val, threshold="healthy-fpr:0.01")
+    best = evaluate(test, manifest, threshold="best", overwrite=True)
+    fixed = evaluate(test, manifest, threshold=0.5, overwrite=True)
+    assert best["threshold_optimistic"] is True
+    assert best["dice_mean"] >= max(fpr["dice_mean"], fixed["dice_mean"]) - 1e-12
+    assert fpr["dice_mean"] > 0.6 and fixed["threshold"] == 0.5
+
+
+def test_multichannel_maps_pick_the_good_channel(synthetic, tmp_path):
+    _, manifest = synthetic
+    test, val = _maps(synthetic, tmp_path, "good", channels=3)
+    m = evaluate(test, manifest, val_maps=val)
+    assert m["channel"] == 1 and m["dice_mean"] > 0.8
+    forced = evaluate(test, manifest, val_maps=val, channel=0, overwrite=True)
+    assert forced["channel"] == 0 and forced["dice_mean"] < 0.3
+
+
+def test_refusals_name_subject_and_file(synthetic, tmp_path):
+    _, manifest = synthetic
+    test, val = _maps(synthetic, tmp_path, "good")
+    with pytest.raises(ValueError, match="val_maps"):
+        evaluate(test, manifest, threshold="val-f1")
+    evaluate(test, manifest, threshold="best")
+    with pytest.raises(ValueError, match="exists"):
+        evaluate(test, manifest, threshold="best")
+    (test / "metrics.json").unlink()
+    (test / "maps" / "test2.nii.gz").unlink()
+    with pytest.raises(ValueError, match=r"subject test2: map file .*test2\.nii\.gz not found"):
+        evaluate(test, manifest, threshold="best")
+    nib.save(
+        nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), AFFINE),
+        str(test / "maps" / "test2.nii.gz"),
+    )
+    with pytest.raises(ValueError, match=r"subject test2: map file .*shape \(8, 8, 8\)"):
+        evaluate(test, manifest, threshold="best")
+    moved = AFFINE.copy()
+    moved[0, 3] = 10
+    nib.save(
+        nib.Nifti1Image(np.zeros(SHAPE, np.float32), moved), str(test / "maps" / "test2.nii.gz")
+    )
+    with pytest.raises(ValueError, match="subject test2: .*affine"):
+        evaluate(test, manifest, threshold="best")
+    with pytest.raises(ValueError, match="no 'maps/' folder"):
+        evaluate(tmp_path, manifest, threshold="best")
