@@ -35,3 +35,28 @@ def tiny_cohort(tmp_path: Path) -> Path:
         rows.append(f"s{i},img/s{i}.nii.gz,{label},msk/s{i}.nii.gz,{splits[i]},site{label}")
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
     return tmp_path
+
+
+def make_cube_cohort(root: Path, n: int = 12, shape=(12, 14, 10), seed: int = 0) -> Path:
+    """``n`` subjects, half pathological with a bright cube; splits train/val/test 50/25/25 %."""
+    rng = np.random.default_rng(seed)
+    rows = ["subject_id,image,label,mask,split,site"]
+    for i in range(n):
+        label = i % 2
+        split = ["train", "train", "val", "test"][(i // 2) % 4]
+        img = rng.normal(size=shape).astype(np.float32)
+        mask = np.zeros(shape, np.uint8)
+        if label:
+            c = rng.integers(2, np.array(shape) - 5)
+            mask[c[0] : c[0] + 3, c[1] : c[1] + 3, c[2] : c[2] + 3] = 1
+            img[mask > 0] += 3.0
+        write(root / "img" / f"c{i:02d}.nii.gz", img)
+        write(root / "msk" / f"c{i:02d}.nii.gz", mask)
+        rows.append(f"c{i:02d},img/c{i:02d}.nii.gz,{label},msk/c{i:02d}.nii.gz,{split},s{label}")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture
+def cube_cohort(tmp_path: Path) -> Path:
+    return make_cube_cohort(tmp_path / "cohort")

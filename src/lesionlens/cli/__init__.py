@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import cohort_cmds
+from . import bench_cmd, cohort_cmds, demo_cmd, evaluate_cmd, train_cmd
 
 app = typer.Typer(
     name="lesionlens",
@@ -35,6 +35,12 @@ def main(
 
 
 app.command("validate")(cohort_cmds.validate)
+app.command("train")(train_cmd.train)
+app.command("explain")(train_cmd.explain)
+app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("compare")(evaluate_cmd.compare)
+app.command("bench")(bench_cmd.bench)
+app.command("demo")(demo_cmd.demo)
 try:  # TEMP until synth lands
     from . import synth_cmd
 

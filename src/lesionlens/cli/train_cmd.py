@@ -1,0 +1,109 @@
+"""``lesionlens train`` and ``lesionlens explain``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._common import console, progress, user_errors_exit_2
+
+
+@user_errors_exit_2
+def train(
+    cohort: Path = typer.Argument(..., help="Manifest CSV, or the folder holding manifest.csv."),
+    out: Path = typer.Argument(..., help="Run directory to write."),
+    method: str = typer.Option(
+        "none", help="none | unsup | sup | unsup-tv | ross | erion | supervised-unet | monotone..."
+    ),
+    attribution: str = typer.Option(
+        "g", help="Attribution inside the constraint: g | eg | ig | ieg."
+    ),
+    model: str = typer.Option("patchgan", help="Classifier: patchgan | resnet18 ... resnet152."),
+    dim: int = typer.Option(3, help="2 (axial slices) or 3 (volumes)."),
+    width: int = typer.Option(32, help="Width of the first layer (thesis PatchGAN: 64)."),
+    norm: str = typer.Option(None, help="batch | instance | none (default: the model's own)."),
+    alpha: float = typer.Option(
+        None, help="Constraint weight α_A (default: thesis value for the attribution)."
+    ),
+    optimizer: str = typer.Option(
+        "auto",
+        help="auto (yogi lr 1 if constrained, else adam 1e-3) | adam | yogi | adadelta | sgd.",
+    ),
+    lr: float = typer.Option(None, help="Learning rate (default per optimiser)."),
+    max_epochs: int = typer.Option(40, help="Maximum epochs."),
+    patience: int = typer.Option(
+        10, help="Early-stopping patience on validation balanced accuracy."
+    ),
+    batch_size: int = typer.Option(8, help="Global batch size (split across devices)."),
+    p_intensity: float = typer.Option(0.5, help="Probability of intensity ×U[0.5, 2]."),
+    p_flip: float = typer.Option(0.5, help="Probability of a left–right flip."),
+    p_elastic: float = typer.Option(0.0, help="Probability of an elastic deformation."),
+    seed: int = typer.Option(0, help="Seed of every random step (recorded in config.yaml)."),
+    devices: int = typer.Option(1, help="Devices (processes) per node; >1 uses DDP."),
+    nodes: int = typer.Option(1, help="Nodes for multi-node DDP."),
+    accelerator: str = typer.Option("cpu", help="cpu | gpu | auto."),
+    resume: bool = typer.Option(False, "--resume", help="Continue OUT from checkpoints/last.ckpt."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
+) -> None:
+    """Train a healthy-vs-pathological classifier, optionally attribution-constrained (ch. 5)."""
+    from ..training import TrainConfig
+    from ..training import train as train_fn
+
+    cfg = TrainConfig(
+        method=method,
+        attribution=attribution,
+        model=model,
+        dim=dim,
+        width=width,
+        norm=norm,
+        alpha=alpha,
+        optimizer=optimizer,
+        lr=lr,
+        max_epochs=max_epochs,
+        patience=patience,
+        batch_size=batch_size,
+        p_intensity=p_intensity,
+        p_flip=p_flip,
+        p_elastic=p_elastic,
+        seed=seed,
+        devices=devices,
+        nodes=nodes,
+        accelerator=accelerator,
+    )
+    try:
+        run = train_fn(cohort, out, cfg, resume=resume, overwrite=overwrite)
+    except FloatingPointError as exc:
+        console.print(f"lesionlens: training stopped: {exc}", markup=False)
+        raise typer.Exit(code=1) from None
+    console.print(f"run written to [bold]{run}[/bold]")
+
+
+@user_errors_exit_2
+def explain(
+    run: Path = typer.Argument(..., help="Run directory written by `lesionlens train`."),
+    cohort: Path = typer.Argument(..., help="Manifest CSV, or the folder holding manifest.csv."),
+    out: Path = typer.Argument(..., help="Maps directory to write."),
+    split: str = typer.Option("test", help="train | val | test."),
+    attribution: str = typer.Option(
+        "g", help="g | ixg | ig | eg | ieg | gradcam | occlusion | counterfactual."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
+) -> None:
+    """Write per-subject lesion maps (NIfTI, positive = pathology) and predictions.csv."""
+    from ..cohort import read_manifest
+    from ..explain import explain as explain_fn
+
+    n = len(read_manifest(cohort).split(split))
+    with progress() as bar:
+        task = bar.add_task(f"explain ({attribution})", total=n)
+        explain_fn(
+            run,
+            cohort,
+            out,
+            split=split,
+            attribution=attribution,
+            overwrite=overwrite,
+            on_subject=lambda s: bar.advance(task),
+        )
+    console.print(f"maps written to [bold]{out}[/bold]")

@@ -1,0 +1,101 @@
+"""Lightning module wrapping a :class:`~lesionlens.training.methods.Method`.
+
+Validation reports balanced accuracy (``val_bacc``), the early-stopping and checkpoint criterion of
+thesis ch. 5 §4 ("best validation classification performance"), and the method's loss parts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .methods import Method
+
+
+def balanced_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean of TPR and TNR at logit 0 (probability 0.5); a missing class counts as 0.5."""
+    pred = logits > 0
+    pos, neg = labels > 0.5, labels <= 0.5
+    tpr = (pred & pos).sum() / pos.sum() if pos.any() else torch.tensor(0.5)
+    tnr = (~pred & neg).sum() / neg.sum() if neg.any() else torch.tensor(0.5)
+    return float((tpr + tnr) / 2)
+
+
+class ClassifierModule(L.LightningModule):
+    """Trains ``method.build_model(in_channels)`` with ``method.step``; optimiser per config."""
+
+    def __init__(self, cfg: TrainConfig, method: Method, in_channels: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.method = method
+        self.model: nn.Module = method.build_model(in_channels)
+        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def _log_parts(self, prefix: str, out: dict[str, torch.Tensor], batch_size: int) -> None:
+        for k, v in out.items():
+            if k != "logits" and v.ndim == 0:
+                self.log(
+                    f"{prefix}_{k}",
+                    v.detach(),
+                    batch_size=batch_size,
+                    prog_bar=prefix == "train" and k != "loss",
+                    on_epoch=True,
+                    on_step=False,
+                )
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        out = self.method.step(self.model, batch)
+        loss = out["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite training loss ({float(loss.detach())}) at epoch "
+                f"{self.current_epoch}, batch {batch_idx}; lower --alpha or --lr, "
+                "or check the input intensities"
+            )
+        self._log_parts("train", out, batch["image"].shape[0])
+        self.log("loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False)
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        with torch.enable_grad():  # constrained losses need input gradients
+            out = self.method.step(self.model, batch)
+        self._log_parts("val", {k: v for k, v in out.items()}, batch["image"].shape[0])
+        self._val.append((out["logits"].detach().reshape(-1), batch["label"].reshape(-1).float()))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val:
+            return
+        logits = torch.cat([v[0] for v in self._val])
+        labels = torch.cat([v[1] for v in self._val])
+        self._val.clear()
+        # every rank sees the whole validation split (no distributed sampler): no gather needed
+        self.log("val_bacc", balanced_accuracy(logits, labels), prog_bar=True)
+
+    def configure_optimizers(self):
+        name, lr = resolve_optimizer(self.cfg, self.method)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if name == "adam":
+            return torch.optim.Adam(params, lr=lr, weight_decay=self.cfg.weight_decay)
+        if name == "adadelta":
+            return torch.optim.Adadelta(params, lr=lr, weight_decay=self.cfg.weight_decay)
+        if name == "sgd":
+            return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=self.cfg.weight_decay)
+        from pytorch_optimizer import Yogi
+
+        return Yogi(params, lr=lr, weight_decay=self.cfg.weight_decay)
+
+
+def resolve_optimizer(cfg: TrainConfig, method: Method) -> tuple[str, float]:
+    """Thesis ch. 5 §4: Yogi (lr 1) for constrained models, Adam (lr 1e-3) otherwise."""
+    name = cfg.optimizer
+    if name == "auto":
+        name = "yogi" if method.constrained else "adam"
+    default_lr = {"adam": 1e-3, "yogi": 1.0, "adadelta": 1.0, "sgd": 1e-2}[name]
+    return name, cfg.lr if cfg.lr is not None else default_lr

@@ -1,0 +1,162 @@
+"""Training: run directory, resume after SIGKILL, weights-only checkpoints, NaN stop, DDP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from lesionlens.errors import LesionLensInputError
+from lesionlens.training import TrainConfig, load_run, train
+
+FAST = dict(width=8, batch_size=4, p_intensity=0.0, p_flip=0.0, p_elastic=0.0, min_epochs=1)
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(run / "model.safetensors"))
+
+
+def assert_same_weights(a: Path, b: Path, atol: float = 0.0) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.allclose(wa[k], wb[k], atol=atol, rtol=0), k
+
+
+def test_run_directory_contract(cube_cohort: Path, tmp_path: Path) -> None:
+    run = train(cube_cohort, tmp_path / "run", TrainConfig(max_epochs=2, **FAST), progress=False)
+    for name in ("config.yaml", "model.safetensors", "metrics.csv", "train.log"):
+        assert (run / name).is_file(), name
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["method"] == "none" and cfg["shape"] == [16, 16, 16] and cfg["in_channels"] == 1
+    assert set(TrainConfig().to_dict()) == set(cfg)
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert list(metrics["epoch"]) == [0, 1]
+    assert {"train_bce", "val_bce", "val_bacc"} <= set(metrics.columns)
+    _, model = load_run(run)
+    assert not model.training
+    with pytest.raises(LesionLensInputError, match="run directory exists"):
+        train(cube_cohort, run, TrainConfig(max_epochs=1, **FAST), progress=False)
+
+
+def test_same_seed_same_weights(cube_cohort: Path, tmp_path: Path) -> None:
+    cfg = dict(max_epochs=2, **FAST | {"p_flip": 0.5, "p_intensity": 0.5})
+    a = train(cube_cohort, tmp_path / "a", TrainConfig(**cfg), progress=False)
+    b = train(cube_cohort, tmp_path / "b", TrainConfig(**cfg), progress=False)
+    assert_same_weights(a, b)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lesionlens", *args]
+
+
+def test_resume_after_sigkill_matches_uninterrupted(cube_cohort: Path, tmp_path: Path) -> None:
+    opts = [
+        "--width",
+        "8",
+        "--batch-size",
+        "4",
+        "--max-epochs",
+        "4",
+        "--p-flip",
+        "0.5",
+        "--p-intensity",
+        "0.5",
+        "--seed",
+        "3",
+    ]
+    full = tmp_path / "full"
+    subprocess.run(
+        _cli("train", str(cube_cohort), str(full), *opts), check=True, capture_output=True
+    )
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        _cli("train", str(cube_cohort), str(killed), *opts),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    last = killed / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while not last.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let the checkpoint write finish, then kill in the middle of training
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "model.safetensors").exists(), "killed too late: run already finished"
+    res = subprocess.run(
+        _cli("train", str(cube_cohort), str(killed), *opts, "--resume"),
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert_same_weights(full, killed)
+
+
+def test_checkpoint_with_pickled_code_is_refused(cube_cohort: Path, tmp_path: Path) -> None:
+    run = train(cube_cohort, tmp_path / "run", TrainConfig(max_epochs=1, **FAST), progress=False)
+    marker = tmp_path / "pwned"
+    torch.save({"state_dict": {}, "evil": Evil(str(marker))}, run / "checkpoints" / "last.ckpt")
+    with pytest.raises(LesionLensInputError, match="checkpoint refused"):
+        train(cube_cohort, run, TrainConfig(max_epochs=2, **FAST), resume=True, progress=False)
+    assert not marker.exists()
+
+
+class Evil:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_nan_loss_stops_with_clear_message(cube_cohort: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(max_epochs=3, optimizer="sgd", lr=1e30, **FAST)
+    with pytest.raises(FloatingPointError, match="non-finite training loss"):
+        train(cube_cohort, tmp_path / "run", cfg, progress=False)
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path) -> None:
+    opts = [
+        "--width",
+        "8",
+        "--norm",
+        "none",
+        "--batch-size",
+        "4",
+        "--max-epochs",
+        "2",
+        "--p-flip",
+        "0",
+        "--p-intensity",
+        "0",
+        "--seed",
+        "1",
+    ]
+    one, two = tmp_path / "one", tmp_path / "two"
+    for run, devices in ((one, "1"), (two, "2")):
+        res = subprocess.run(
+            _cli("train", str(cube_cohort), str(run), *opts, "--devices", devices),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert res.returncode == 0, res.stderr[-3000:]
+    # the last checkpoint: the best one also depends on DDP's padded validation split
+    last = [
+        torch.load(r / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+        for r in (one, two)
+    ]
+    assert last[0].keys() == last[1].keys()
+    for k in last[0]:
+        assert torch.allclose(last[0][k], last[1][k], atol=1e-5, rtol=1e-4), k
