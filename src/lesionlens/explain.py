@@ -43,7 +43,7 @@ def subject_map(
         x = torch.from_numpy(crop_or_pad(image, shape, bg)).unsqueeze(0)
         with torch.no_grad():
             logit = float(model(x).reshape(-1)[0])
-        amap = attribution_map(model, x, method=attribution, seed=seed, **kwargs)[0]
+        amap = attribution_map(model, x, method=attribution, **_seeded(attribution, seed), **kwargs)[0]
         amap = _channels_to_map(amap)
         return undo_crop_or_pad(amap, image.shape[1:]), logit
     slices = [crop_or_pad(image[..., z], shape, bg) for z in range(image.shape[-1])]
@@ -53,10 +53,21 @@ def subject_map(
         xb = xs[start : start + chunk]
         with torch.no_grad():
             logits.append(model(xb).reshape(-1))
-        mb = attribution_map(model, xb, method=attribution, seed=seed + start, **kwargs)
+        mb = attribution_map(model, xb, method=attribution, **_seeded(attribution, seed + start), **kwargs)
         maps.extend(_channels_to_map(m) for m in mb)
     stacked = np.stack([undo_crop_or_pad(m, image.shape[1:3]) for m in maps], axis=2)
     return stacked, float(torch.cat(logits).max())
+
+
+def _seeded(attribution: str, seed: int) -> dict[str, int]:
+    """``{"seed": seed}`` for attribution methods with random parts (EG, IEG), else ``{}``."""
+    import inspect
+
+    from .attributions import ATTRIBUTIONS
+
+    cls = ATTRIBUTIONS.get(attribution)
+    takes_seed = "seed" in inspect.signature(cls.attribute).parameters
+    return {"seed": seed} if takes_seed else {}
 
 
 def _channels_to_map(amap: torch.Tensor) -> np.ndarray:

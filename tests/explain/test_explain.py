@@ -1,0 +1,64 @@
+"""explain: maps on each subject's own grid and affine, predictions.csv per the contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lesionlens.cli import app
+from lesionlens.explain import explain
+from lesionlens.training import TrainConfig, train
+from tests.conftest import make_cube_cohort
+
+FAST = dict(width=8, batch_size=4, p_intensity=0.0, p_flip=0.0, min_epochs=1, max_epochs=1)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("explain")
+    cohort = make_cube_cohort(root / "cohort")
+    run = train(cohort, root / "run", TrainConfig(**FAST), progress=False)
+    return cohort, run
+
+
+@pytest.mark.parametrize("attribution", ["g", "ig", "gradcam"])
+def test_maps_follow_the_contract(trained, tmp_path: Path, attribution: str) -> None:
+    cohort, run = trained
+    out = explain(run, cohort, tmp_path / "maps", split="test", attribution=attribution)
+    pred = pd.read_csv(out / "predictions.csv")
+    assert list(pred.columns) == ["subject_id", "label", "logit", "prob", "pred"]
+    assert len(pred) == 2
+    np.testing.assert_allclose(pred["prob"], 1 / (1 + np.exp(-pred["logit"])), rtol=1e-4)
+    assert (pred["pred"] == (pred["logit"] > 0)).all()
+    for sid in pred["subject_id"]:
+        m = nib.load(out / "maps" / f"{sid}.nii.gz")
+        img = nib.load(cohort / "img" / f"{sid}.nii.gz")
+        assert m.shape == img.shape and np.allclose(m.affine, img.affine)
+        assert m.get_data_dtype() == np.float32
+        assert np.isfinite(m.get_fdata()).all()
+
+
+def test_2d_model_is_run_slice_by_slice(tmp_path: Path) -> None:
+    cohort = make_cube_cohort(tmp_path / "cohort")
+    run = train(cohort, tmp_path / "run", TrainConfig(dim=2, **FAST), progress=False)
+    out = explain(run, cohort, tmp_path / "maps", split="test")
+    sid = pd.read_csv(out / "predictions.csv")["subject_id"][0]
+    assert nib.load(out / "maps" / f"{sid}.nii.gz").shape == (12, 14, 10)
+
+
+def test_existing_output_refused_and_cli_exit_2(trained, tmp_path: Path) -> None:
+    cohort, run = trained
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "keep.txt").write_text("x")
+    res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "maps")])
+    assert res.exit_code == 2 and "output exists" in res.stderr
+    assert (tmp_path / "maps" / "keep.txt").exists()
+    res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "m2"),
+                                   "--attribution", "grad"])
+    assert res.exit_code == 2 and "did you mean" in res.stderr.lower()
+    assert not (tmp_path / "m2").exists()
