@@ -60,7 +60,7 @@ def synth(
         False, "--preview", help="Also write OUT/preview.png (masks in red)."
     ),
     jobs: int = typer.Option(
-        1, "--jobs", help="Worker processes (the result does not depend on it)."
+        2, "--jobs", help="Worker processes, at most the CPU count (same files for any value)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
 ) -> None:
