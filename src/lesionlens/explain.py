@@ -19,10 +19,6 @@ from .cohort import Subject, read_manifest
 from .io import atomic_dir, read_image, write_nifti
 
 
-def _background(image: np.ndarray) -> float:
-    return float(image.min())
-
-
 def subject_map(
     model: torch.nn.Module,
     image: np.ndarray,
@@ -35,16 +31,18 @@ def subject_map(
     **kwargs,
 ) -> tuple[np.ndarray, float]:
     """One image (C, X, Y, Z) → (map (X, Y, Z) [or (X, Y, Z, K)], image-level logit)."""
-    from .attributions import attribution_map
-    from .data import crop_or_pad, undo_crop_or_pad
+    from .data import crop_or_pad, standardise, undo_crop_or_pad
 
-    bg = _background(image)
+    image, _ = standardise(image)  # the training datasets' intensity scale
+    bg = 0.0
     if dim == 3:
         x = torch.from_numpy(crop_or_pad(image, shape, bg)).unsqueeze(0)
         with torch.no_grad():
             logit = float(model(x).reshape(-1)[0])
-        amap = attribution_map(model, x, method=attribution, **_seeded(attribution, seed), **kwargs)[0]
-        amap = _channels_to_map(amap)
+        amap = _maps(model, x, attribution, seed, **kwargs)[0]
+        if amap.ndim == len(shape) + 1:  # K counterfactual channels → channels last
+            amap = np.moveaxis(undo_crop_or_pad(amap, (amap.shape[0], *image.shape[1:])), 0, -1)
+            return np.ascontiguousarray(amap), logit
         return undo_crop_or_pad(amap, image.shape[1:]), logit
     slices = [crop_or_pad(image[..., z], shape, bg) for z in range(image.shape[-1])]
     xs = torch.from_numpy(np.stack(slices))
@@ -53,10 +51,28 @@ def subject_map(
         xb = xs[start : start + chunk]
         with torch.no_grad():
             logits.append(model(xb).reshape(-1))
-        mb = attribution_map(model, xb, method=attribution, **_seeded(attribution, seed + start), **kwargs)
-        maps.extend(_channels_to_map(m) for m in mb)
+        maps.extend(_maps(model, xb, attribution, seed + start, **kwargs))
+    if maps[0].ndim == 3:  # (K, X, Y) counterfactual channels → (X, Y, Z, K)
+        restacked = [undo_crop_or_pad(m, (m.shape[0], *image.shape[1:3])) for m in maps]
+        return np.stack(restacked, axis=-1).transpose(1, 2, 3, 0), float(torch.cat(logits).max())
     stacked = np.stack([undo_crop_or_pad(m, image.shape[1:3]) for m in maps], axis=2)
     return stacked, float(torch.cat(logits).max())
+
+
+def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list[np.ndarray]:
+    """Per-image maps: (*spatial) for attributions (channels summed), (K, *spatial) for the
+    counterfactual of a monotone model (thesis ch. 6: α ≥ 0 with M(f − α) < m)."""
+    if attribution == "counterfactual":
+        from .monotone import counterfactual_maps
+
+        if not hasattr(model, "forward_features"):
+            raise ValueError("--attribution counterfactual needs a monotone run (--method monotone)")
+        cf = counterfactual_maps(model, x, seed=seed, **kwargs)
+        return [m.detach().cpu().numpy().astype(np.float32) for m in cf]
+    from .attributions import attribution_map
+
+    amaps = attribution_map(model, x, method=attribution, **_seeded(attribution, seed), **kwargs)
+    return [_channels_to_map(m) for m in amaps]
 
 
 def _seeded(attribution: str, seed: int) -> dict[str, int]:

@@ -62,16 +62,25 @@ def test_background_is_detected_even_when_the_brain_goes_below_it():
     np.testing.assert_array_equal(background_values(volume[None]), [0.0])
 
 
-def test_fixed_shape_crops_and_pads_with_each_channel_background(cohort_path):
+def test_items_are_z_scored_in_the_brain_with_background_zero(cohort_path):
+    item = VolumeDataset(cohort_path, split="train")[0]
+    brain = item["brain"][0]
+    for c in range(item["image"].shape[0]):
+        values = item["image"][c][brain].double()
+        assert abs(values.mean().item()) < 1e-5 and abs(values.std(unbiased=False).item() - 1) < 1e-4
+        assert (item["image"][c][~brain] == 0).all()
+
+
+def test_fixed_shape_crops_and_pads_with_the_standardised_background(cohort_path):
     shape = (16, 10, 10)
     ds = VolumeDataset(cohort_path, split="train", shape=shape)
     full = VolumeDataset(cohort_path, split="train")[0]
     item = ds[0]
     assert item["image"].shape == (2, *shape)
-    for c, bg in enumerate(BACKGROUNDS):
-        expected = crop_or_pad(full["image"][c].numpy(), shape, bg)
+    for c in range(len(BACKGROUNDS)):
+        expected = crop_or_pad(full["image"][c].numpy(), shape, 0.0)
         np.testing.assert_array_equal(item["image"][c].numpy(), expected)
-    assert (item["image"][1, :2] == BACKGROUNDS[1]).all()  # padded border = background
+    assert (item["image"][1, :2] == 0).all()  # padded border = background (0 after z-scoring)
     assert ds.original_shape(0) == GRID
     restored = undo_crop_or_pad(item["brain"], GRID)
     np.testing.assert_array_equal(restored.numpy(), full["brain"].numpy())

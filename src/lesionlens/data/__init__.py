@@ -9,7 +9,7 @@ from typing import Any
 
 from .datasets import SubjectDataset, VolumeDataset, class_weights, labels, load_split_arrays
 from .geometry import crop_or_pad, undo_crop_or_pad
-from .loading import SubjectArrays, background_values, load_subject, select_subjects
+from .loading import SubjectArrays, background_values, load_subject, select_subjects, standardise
 from .slices import SliceDataset, brain_slices, central_slices, lesion_fractions
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "load_subject",
     "make_augmentation",
     "select_subjects",
+    "standardise",
     "undo_crop_or_pad",
 ]
 

@@ -1,7 +1,7 @@
 """Read one subject into memory: image channels, lesion mask, brain mask, background values.
 
-Preprocessed images are z-scored inside the brain with a constant background outside it
-(``lesionlens preprocess``). The background of each channel is detected as the most frequent
+Images are z-scored inside the brain with the background set to 0 (:func:`standardise`, as
+``lesionlens preprocess`` does). The background of each channel is detected as the most frequent
 value among the volume's minimum and its eight corner voxels (the brain never reaches a corner
 after brain extraction), and the brain mask is every voxel that differs from the background in at
 least one channel. This is cheap (a few comparisons per voxel) and needs no brain-mask file.
@@ -95,9 +95,28 @@ def load_subject(subject: Subject) -> SubjectArrays:
                 f"{image.shape[1:]}; resample the mask onto the image grid"
             )
         mask = (raw > 0.5).astype(np.float32)
-    background = background_values(image)
-    brain = np.any(image != background.reshape(-1, 1, 1, 1), axis=0)
+    image, brain = standardise(image)
+    background = np.zeros(image.shape[0], np.float32)
     return SubjectArrays(image, mask, brain, background, tuple(image.shape[1:]))
+
+
+def standardise(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Thesis ch. 1 §III.2 step 5: z-score each channel of ``(C, *spatial)`` over the brain,
+    background set to 0 → (image float32, brain bool ``(*spatial)``).
+
+    The brain is every voxel differing from its channel's background (:func:`background_values`).
+    Already-standardised images (``lesionlens preprocess`` output) come back unchanged, so raw
+    phantoms and preprocessed scans reach the networks on the same scale.
+    """
+    background = background_values(image)
+    brain = np.any(image != background.reshape((-1,) + (1,) * (image.ndim - 1)), axis=0)
+    out = np.zeros(image.shape, np.float32)
+    for c, channel in enumerate(image):
+        values = channel[brain].astype(np.float64)
+        if values.size:
+            std = values.std()
+            out[c][brain] = (values - values.mean()) / (std if std > 0 else 1.0)
+    return out, brain
 
 
 def crop_or_pad_subject(arrays: SubjectArrays, shape: Sequence[int | None] | None) -> SubjectArrays:
