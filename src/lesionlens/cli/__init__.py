@@ -8,7 +8,16 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import bench_cmd, cohort_cmds, demo_cmd, evaluate_cmd, train_cmd
+from . import (
+    bench_cmd,
+    cohort_cmds,
+    demo_cmd,
+    evaluate_cmd,
+    preprocess_cmd,
+    report_cmd,
+    synth_cmd,
+    train_cmd,
+)
 
 app = typer.Typer(
     name="lesionlens",
@@ -34,16 +43,15 @@ def main(
     """lesionlens command line."""
 
 
+app.command("synth")(synth_cmd.synth)
 app.command("validate")(cohort_cmds.validate)
+app.command("import")(preprocess_cmd.import_)
+app.command("preprocess")(preprocess_cmd.preprocess)
+app.command("slices")(preprocess_cmd.slices)
 app.command("train")(train_cmd.train)
 app.command("explain")(train_cmd.explain)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("compare")(evaluate_cmd.compare)
+app.command("report")(report_cmd.report)
 app.command("bench")(bench_cmd.bench)
 app.command("demo")(demo_cmd.demo)
-try:  # TEMP until synth lands
-    from . import synth_cmd
-
-    app.command("synth")(synth_cmd.synth)
-except ImportError:
-    pass
