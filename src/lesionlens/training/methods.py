@@ -123,3 +123,43 @@ class SupervisedUNet(Method):
         loss = DiceCELoss(sigmoid=True, batch=True)(seg, target)
         logits = seg.flatten(1).amax(1)
         return {"loss": loss, "dicece": loss, "logits": logits}
+
+
+class MonotoneTraining(Method):
+    """Thesis ch. 6: encoder C + monotone M, L = BCE + L_nF + L_dF + α_G‖∂F/∂C‖₁ (``monotone``),
+    and the ablations ``monotone-baseline`` (not monotone, BCE only) and ``monotone-baseline-c``
+    (not monotone, with L_nF + L_dF). ``cfg.width`` is M's width; ``method_options`` may set
+    ``backbone``, ``encoder_channels``, ``alpha_grad``, ``init``."""
+
+    name = ""
+
+    def _build(self, in_channels: int):
+        from ..monotone import build_monotone_method
+
+        opts = dict(self.cfg.method_options)
+        return build_monotone_method(
+            self.name,
+            self.cfg.dim,
+            in_channels,
+            opts.pop("backbone", "patchgan"),
+            width=self.cfg.width,
+            input_size=self.cfg.shape,
+            seed=self.cfg.seed,
+            **opts,
+        )
+
+    def build_model(self, in_channels: int) -> nn.Module:
+        built = self._build(in_channels)
+        self.weights = built.loss_weights
+        return built.model
+
+    def step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        from ..monotone import monotone_losses
+
+        out = monotone_losses(model, batch["image"], batch["label"].float(), self.weights)
+        return {k: v if k in ("loss", "logits") else v.detach() for k, v in out.items()}
+
+
+for _name in ("monotone", "monotone-baseline", "monotone-baseline-c"):
+    METHODS.register(_name)(type(f"Monotone_{_name.replace('-', '_')}", (MonotoneTraining,),
+                                 {"name": _name}))

@@ -1,0 +1,117 @@
+"""Losses of the interpretable monotone classifier (thesis ch. 6 §IV.1, Eqs 6.11–6.14).
+
+L = BCE + w_nF·L_nF + w_dF·L_dF + α_G·L_G, with
+- L_nF(x₀) = ‖ReLU(C(x₀))‖₁ on healthy images (6.12): healthy features negative;
+- L_dF = KL(P₀ ‖ P₁) between the distributions of the *negative* feature values of healthy and
+  pathological images (6.13), each a differentiable 50-bin histogram with a triangular (Parzen)
+  kernel sharing each value between its two nearest bins;
+- L_G(x₀) = ‖∂F(x₀)/∂C(x₀)‖₁ on healthy images (6.14), by double backpropagation.
+Norms are averaged over elements (the thesis' sums would scale with the volume size; [GAP]).
+Histograms are pooled over channels and the batch, on the range [min negative value, 0] of
+the batch (detached); ε = 1e-8 ([GAP] in the thesis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import LesionLensInputError
+
+EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class MonotoneLossWeights:
+    """Weights of L_nF, L_dF and L_G (the thesis uses 1, 1 and a small α_G)."""
+
+    nf: float = 1.0
+    df: float = 1.0
+    grad: float = 0.0
+    bins: int = 50
+
+
+def negativity_loss(features: Tensor) -> Tensor:
+    """L_nF: mean of ReLU(f) over a batch of healthy features (B, K, *spatial)."""
+    if features.numel() == 0:
+        return features.sum()
+    return F.relu(features).mean()
+
+
+def soft_histogram(values: Tensor, low: float, high: float, bins: int = 50) -> Tensor:
+    """Differentiable histogram of 1-D ``values`` on [low, high] with a triangular kernel.
+
+    Bin centres are ``linspace(low, high, bins)``; each value adds 1 − t to its lower
+    neighbouring centre and t to the upper one (t = distance / bin spacing). Returns (bins,)
+    probabilities (uniform when ``values`` is empty).
+    """
+    if bins < 2:
+        raise LesionLensInputError(f"bins must be ≥ 2, got {bins}")
+    if values.numel() == 0 or high <= low:
+        return values.new_full((bins,), 1.0 / bins)
+    position = (values.clamp(low, high) - low) / (high - low) * (bins - 1)
+    lower = position.detach().floor().clamp(max=bins - 2).long()
+    upper_weight = position - lower
+    hist = values.new_zeros(bins)
+    hist = hist.index_add(0, lower, 1.0 - upper_weight).index_add(0, lower + 1, upper_weight)
+    return hist / hist.sum()
+
+
+def distribution_loss(healthy: Tensor, pathological: Tensor, bins: int = 50) -> Tensor:
+    """L_dF: KL(P₀ ‖ P₁) of the negative feature values of healthy vs pathological images."""
+    neg_healthy = healthy[healthy < 0]
+    neg_patho = pathological[pathological < 0]
+    if neg_healthy.numel() == 0 or neg_patho.numel() == 0:
+        return (healthy.sum() + pathological.sum()) * 0.0
+    low = float(torch.minimum(neg_healthy.min(), neg_patho.min()).detach())
+    p0 = soft_histogram(neg_healthy, low, 0.0, bins)
+    p1 = soft_histogram(neg_patho, low, 0.0, bins)
+    return torch.sum(p0 * (torch.log(p0 + EPS) - torch.log(p1 + EPS)))
+
+
+def gradient_loss(model: nn.Module, features: Tensor) -> Tensor:
+    """L_G: mean |∂F/∂f| over healthy features f (B, K, *spatial), differentiable (create_graph)."""
+    if features.shape[0] == 0:
+        return features.sum()
+    logits = model.forward_head(features)
+    (grad,) = torch.autograd.grad(logits.sum(), features, create_graph=True)
+    return grad.abs().mean()
+
+
+def monotone_losses(
+    model: nn.Module, x: Tensor, y: Tensor, weights: MonotoneLossWeights | None = None
+) -> dict[str, Tensor]:
+    """All loss terms on a batch x (B, C, *spatial), labels y (B,) in {0, 1}.
+
+    ``model`` exposes ``forward_features`` and ``forward_head`` (e.g.
+    :class:`~lesionlens.monotone.InterpretableMonotoneClassifier`). Terms with weight 0 are
+    returned as detached zeros and not computed.
+
+    Returns:
+        ``{"loss", "bce", "nf", "df", "grad", "logits"}``; ``loss`` is the weighted sum.
+    """
+    weights = weights or MonotoneLossWeights()
+    if y.shape != (x.shape[0],):
+        raise LesionLensInputError(f"y must have shape ({x.shape[0]},), got {tuple(y.shape)}")
+    healthy = y == 0
+    features = model.forward_features(x)
+    logits = model.forward_head(features)
+    zero = logits.new_zeros(())
+    terms = {"bce": F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))}
+    terms["nf"] = negativity_loss(features[healthy]) if weights.nf else zero
+    terms["df"] = (
+        distribution_loss(features[healthy], features[~healthy], weights.bins)
+        if weights.df
+        else zero
+    )
+    terms["grad"] = gradient_loss(model, features[healthy]) if weights.grad else zero
+    loss = (
+        terms["bce"]
+        + weights.nf * terms["nf"]
+        + weights.df * terms["df"]
+        + weights.grad * terms["grad"]
+    )
+    return {"loss": loss, **terms, "logits": logits.detach()}

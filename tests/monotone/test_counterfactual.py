@@ -1,0 +1,58 @@
+import pytest
+import torch
+from torch import nn
+
+from lesionlens.monotone import (
+    InterpretableMonotoneClassifier,
+    channels_last,
+    counterfactual,
+    counterfactual_maps,
+    propagation_init,
+)
+
+
+def _model_with_offset(sign: float):
+    """A monotone classifier whose head input is shifted so that every image is pathological
+    (sign=+1: all logits > 0) or healthy (sign=-1: all logits < 0)."""
+    torch.manual_seed(0)
+    model = InterpretableMonotoneClassifier(2, 1, "patchgan", width=4)
+    propagation_init(model, (1, 32, 32), batch_size=4, seed=0)
+    x = torch.randn(3, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        logits = model(x)
+    shift = sign * (logits.abs().max() + 1)
+    model.head.register_forward_pre_hook(lambda _m, inp: (inp[0] + shift,))
+    return model, x
+
+
+def test_counterfactual_is_nonnegative_and_flips_the_decision():
+    model, x = _model_with_offset(+1.0)
+    with torch.no_grad():
+        assert (model(x) > 0).all()
+        f = model.forward_features(x)
+    alpha = counterfactual(model, x, margin=-1.0, lam=1e-4, steps=500, lr=0.05)
+    assert alpha.shape == f.shape and (alpha >= 0).all() and alpha.max() > 0
+    with torch.no_grad():
+        assert (model.forward_head(f - alpha) < -1.0).all()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_counterfactual_is_zero_for_images_already_healthy():
+    model, x = _model_with_offset(-1.0)
+    alpha = counterfactual(model, x, margin=0.0, steps=50, lr=0.05)
+    assert alpha.abs().max() == 0
+
+
+def test_maps_are_channels_first_and_can_be_laid_out_channels_last():
+    model, x = _model_with_offset(+1.0)
+    maps = counterfactual_maps(model, x, steps=3, lr=0.01, margin=-100.0)
+    assert maps.shape == (3, 8, 32, 32) and maps.dtype == torch.float32
+    assert channels_last(maps).shape == (3, 32, 32, 8)
+
+
+def test_counterfactual_refuses_bad_models_and_margins():
+    with pytest.raises(TypeError, match="forward_features"):
+        counterfactual(nn.Linear(2, 1), torch.randn(1, 2))
+    model, x = _model_with_offset(+1.0)
+    with pytest.raises(ValueError, match="margin"):
+        counterfactual(model, x, margin=1.0)
