@@ -66,7 +66,7 @@ def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list
         from .monotone import counterfactual_maps
 
         if not hasattr(model, "forward_features"):
-            raise ValueError("--attribution counterfactual needs a run trained with --method monotone")
+            raise ValueError("--attribution counterfactual needs a --method monotone run")
         cf = counterfactual_maps(model, x, seed=seed, **kwargs)
         return [m.detach().cpu().numpy().astype(np.float32) for m in cf]
     from .attributions import attribution_map
