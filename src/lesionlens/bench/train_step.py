@@ -1,0 +1,116 @@
+"""Perf suite ``train_step``: cost of the attribution constraint per training step (thesis ch. 5).
+
+Times one optimiser step (forward + backward + Adam) of the "unsup" objective with no
+constraint and with G, EG, IG and IEG maps, on the 3-D 2 mm PatchGAN (96×112×96, widths 16 and
+64) and the 2-D 224² PatchGAN; ratios are to the unconstrained step and to G measured in the
+same run. Goals: G ≤ 2.0× none; EG, IEG ≤ 1.3× G. Also times one G anomaly map of one 2 mm
+volume (goal ≤ 0.3 s on 2 CPU cores). Quick mode halves every side and uses fewer repeats.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+
+from ..attributions import attribution_map
+from ..constraints import create_constraint
+from ..models import PatchGANClassifier
+from . import PERF
+
+MODES = ("none", "g", "eg", "ig", "ieg")
+
+
+def _seconds(step: Callable[[], object], repeats: int, device: str) -> float:
+    """Fastest wall time of ``step`` over ``repeats`` after one warm-up call.
+
+    The minimum, not the median: on a shared CPU other processes only ever add time.
+    """
+    step()
+    times = []
+    for _ in range(repeats):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        step()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _step_rows(
+    setting: str,
+    spatial_dims: int,
+    width: int,
+    shape: tuple[int, ...],
+    batch: int,
+    device: str,
+    repeats: int,
+) -> list[dict]:
+    torch.manual_seed(0)
+    model = PatchGANClassifier(spatial_dims=spatial_dims, width=width).to(device).train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.randn(batch, 1, *shape, device=device)
+    y = (torch.arange(batch, device=device) % 2).float()  # half healthy, half pathological
+    seconds = {}
+    for mode in MODES:
+        constraint = create_constraint(
+            "none" if mode == "none" else "unsup",
+            attribution="g" if mode == "none" else mode,
+            weight=1.0,
+            seed=0,
+        )
+
+        def step(constraint=constraint) -> None:
+            optimiser.zero_grad(set_to_none=True)
+            constraint.classification_and_constraint(model, x, y)["loss"].backward()
+            optimiser.step()
+
+        seconds[mode] = _seconds(step, repeats, device)
+    return [
+        {
+            "suite": "train_step",
+            "setting": setting,
+            "input": "x".join(map(str, (batch, 1, *shape))),
+            "attribution": mode,
+            "step_s": round(seconds[mode], 4),
+            "ratio_to_none": round(seconds[mode] / seconds["none"], 3),
+            "ratio_to_g": round(seconds[mode] / seconds["g"], 3),
+            "goal": {"g": "<=2.0x none", "eg": "<=1.3x g", "ieg": "<=1.3x g"}.get(mode, ""),
+            "device": device,
+        }
+        for mode in MODES
+    ]
+
+
+def _map_row(width: int, shape: tuple[int, ...], device: str, repeats: int) -> dict:
+    torch.manual_seed(0)
+    model = PatchGANClassifier(spatial_dims=3, width=width).to(device)
+    x = torch.randn(1, 1, *shape, device=device)
+    seconds = _seconds(lambda: attribution_map(model, x, "g"), repeats, device)
+    return {
+        "suite": "train_step",
+        "setting": f"anomaly map G, patchgan3d w{width}",
+        "input": "x".join(map(str, (1, 1, *shape))),
+        "attribution": "g",
+        "map_s": round(seconds, 4),
+        "goal": "<=0.3 s on 2 CPU cores",
+        "device": device,
+    }
+
+
+@PERF.register("train_step")
+def train_step(device: str = "cpu", quick: bool = False) -> list[dict]:
+    """Rows: per (setting, attribution) step time and ratios; plus the anomaly-map time."""
+    volume = (48, 56, 48) if quick else (96, 112, 96)
+    image = (112, 112) if quick else (224, 224)
+    repeats = 2 if quick else 5
+    rows: list[dict] = []
+    for width in (16, 64):
+        rows += _step_rows(f"patchgan3d w{width}", 3, width, volume, 2, device, repeats)
+    rows += _step_rows("patchgan2d w64", 2, 64, image, 8, device, repeats)
+    for width in (16, 64):
+        rows.append(_map_row(width, volume, device, repeats))
+    return rows

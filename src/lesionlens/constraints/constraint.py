@@ -1,0 +1,280 @@
+"""Attribution constraints for training (thesis ch. 5, eq. 5.6–5.8; IEEE TMI 2023).
+
+Total loss L = BCE(logit, y) + α_A · L_A (eq. 5.6), where L_A is a penalty on the attribution
+maps of some images of the minibatch. Subclasses choose the images (:meth:`select`) and the
+penalty (:meth:`penalty`); the maps come from :func:`training_attribution` (g, eg, ig, ieg).
+Shapes: x (B, C, *spatial); y (B,) in {0, 1}; mask (B, 1|C, *spatial) lesion masks, a row of
+NaN meaning "no mask"; brain (B, 1|C, *spatial) voxels to use (1) or ignore (0).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..attributions._base import check_input, make_generator
+from ..attributions.expected import References
+from .training_attribution import check_training_attribution, training_attribution
+
+# Thesis Fig. 5.2: the largest α_A keeping TPR and TNR ≈ 1 (BraTS 2020, 2 mm).
+DEFAULT_WEIGHTS = {"g": 1e8, "eg": 1e10, "ig": 1e6, "ieg": 1e7}
+
+
+class AttributionConstraint:
+    """Base constraint; ``constraint(model, x, y, mask=None, brain=None) -> (L_A, parts)``.
+
+    Args:
+        attribution: "g", "eg", "ig" or "ieg" (how the maps are computed in training).
+        weight: α_A; None → the thesis' value for the attribution (``default_weight``).
+        p0: IEG's probability of the zero reference.
+        references: EG/IEG references; None → the other images of the minibatch (thesis [code]).
+        seed / generator: random stream of the (reference, α) draws; successive calls advance
+            it, and ``constraint.generator.manual_seed(s)`` restarts it.
+
+    The model's train/eval mode is left as is (BatchNorm in train mode, as in the thesis).
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        attribution: str = "g",
+        weight: float | None = None,
+        p0: float = 0.25,
+        references: References = None,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.attribution = check_training_attribution(attribution)
+        self.weight = float(self.default_weight(self.attribution) if weight is None else weight)
+        if not self.weight >= 0:
+            raise ValueError(f"weight must be >= 0, got {weight!r}")
+        if not 0.0 <= p0 <= 1.0:
+            raise ValueError(f"p0 must be in [0, 1], got {p0!r}")
+        self.p0 = p0
+        self.references = references
+        self.seed = seed
+        # always a generator (``generator.manual_seed`` re-seeds it); without seed or generator
+        # it is seeded from torch's global stream, so ``torch.manual_seed`` reproduces it
+        self.generator = make_generator(seed, generator) or torch.Generator().manual_seed(
+            int(torch.randint(0, 2**62, ()))
+        )
+
+    @classmethod
+    def default_weight(cls, attribution: str) -> float:
+        return DEFAULT_WEIGHTS[attribution]
+
+    def get_config(self) -> dict[str, Any]:
+        """The options to record in a run's config."""
+        return {
+            "constraint": self.name,
+            "attribution": self.attribution,
+            "weight": self.weight,
+            "p0": self.p0,
+            "seed": self.seed,
+        }
+
+    # --- subclass hooks -------------------------------------------------------------------
+    def select(self, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """(B,) bool: the images whose maps are constrained. Default: the healthy ones."""
+        return y == 0
+
+    def penalty(
+        self,
+        maps: torch.Tensor,
+        y: torch.Tensor,
+        mask: torch.Tensor | None,
+        brain: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """L_A from the selected images' maps and their y / mask / brain rows."""
+        raise NotImplementedError
+
+    # --- evaluation ----------------------------------------------------------------------
+    def _checked(self, x, y, mask, brain):
+        x = check_input(x)
+        y = torch.as_tensor(y, device=x.device).reshape(-1)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"y must hold one label per image ({x.shape[0]}), got {tuple(y.shape)}"
+            )
+        for name, extra in (("mask", mask), ("brain", brain)):
+            if extra is not None and (
+                extra.shape[0] != x.shape[0] or extra.shape[2:] != x.shape[2:]
+            ):
+                raise ValueError(
+                    f"{name} must be (B, 1 or C, *spatial) = ({x.shape[0]}, 1, "
+                    f"{', '.join(map(str, x.shape[2:]))}), got {tuple(extra.shape)}"
+                )
+        return x, y
+
+    def _penalty_on(self, maps, select, y, mask, brain):
+        pick = lambda t: None if t is None else t[select]  # noqa: E731
+        loss, parts = self.penalty(maps, y[select], pick(mask), pick(brain))
+        return loss, {"constraint": loss.detach(), **parts, "n_constrained": select.sum()}
+
+    def __call__(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        brain: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Unweighted L_A and its logged parts (detached); backpropagates to the parameters."""
+        x, y = self._checked(x, y, mask, brain)
+        select = self.select(y, mask)
+        if not bool(select.any()):
+            zero = x.new_zeros(())
+            return zero, {"constraint": zero, "n_constrained": select.sum()}
+        maps = training_attribution(
+            model, x, select, self.attribution, self.p0, self.references, self.generator
+        )
+        return self._penalty_on(maps, select, y, mask, brain)
+
+    def classification_and_constraint(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        brain: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One training objective: ``loss = BCE(logit, y) + weight · L_A`` (eq. 5.6).
+
+        With ``attribution="g"`` and more than half of the minibatch constrained, the
+        classification forward pass is reused for the gradient (x is made a leaf that requires
+        grad): one forward and a double backward over B images. Otherwise G is computed on the
+        constrained images only (double backward over fewer images), which measured faster
+        when half the batch is healthy (``bench/train_step.py``, 2 CPU threads: 0.20 s vs 0.26 s
+        on 8×224² 2-D, 0.59 s vs 0.62 s on 2×48×56×48 3-D w64).
+        Returns ``loss`` (with graph), ``bce``, ``constraint`` (detached) and ``logits`` (B,).
+        """
+        x, y = self._checked(x, y, mask, brain)
+        select = self.select(y, mask)
+        share_forward = 2 * int(select.sum()) > select.numel()
+        if self.attribution == "g" and share_forward:
+            leaf = x.detach().requires_grad_(True)
+            logits = _global_logit(model(leaf))
+            (grad,) = torch.autograd.grad(logits.sum(), leaf, create_graph=True)
+            constraint, parts = self._penalty_on(grad[select], select, y, mask, brain)
+        else:
+            logits = _global_logit(model(x))
+            constraint, parts = self(model, x, y, mask, brain)
+        bce = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+        loss = bce + self.weight * constraint
+        return {"loss": loss, "bce": bce.detach(), "logits": logits.detach(), **parts}
+
+
+def _global_logit(output: torch.Tensor) -> torch.Tensor:
+    return output if output.ndim == 1 else output.flatten(1).mean(1)
+
+
+class NoConstraint(AttributionConstraint):
+    """Unconstrained classifier (thesis' NoCons): L_A = 0, plain BCE."""
+
+    name = "none"
+
+    def select(self, y, mask):
+        return torch.zeros_like(y, dtype=torch.bool)
+
+
+class UnsupervisedConstraint(AttributionConstraint):
+    """Unsup (eq. 5.7): BCE(σ(A(x)), 0) over the voxels of the healthy images."""
+
+    name = "unsup"
+
+    def penalty(self, maps, y, mask, brain):
+        return _bce_to(maps, torch.zeros_like(maps), brain), {}
+
+
+class SupervisedConstraint(AttributionConstraint):
+    """Sup (eq. 5.8): target 0 on healthy images, the lesion mask where a mask exists.
+
+    Pathological images without a mask (mask None or a NaN row) are not constrained.
+    """
+
+    name = "sup"
+
+    @classmethod
+    def default_weight(cls, attribution: str) -> float:
+        return 1e9 if attribution == "eg" else DEFAULT_WEIGHTS[attribution]
+
+    def select(self, y, mask):
+        has_mask = torch.zeros_like(y, dtype=torch.bool)
+        if mask is not None:
+            has_mask = ~torch.isnan(mask.flatten(1)).any(1)
+        return (y == 0) | ((y == 1) & has_mask)
+
+    def penalty(self, maps, y, mask, brain):
+        target = torch.zeros_like(maps)
+        if mask is not None:
+            lesion = torch.nan_to_num(mask, nan=0.0).to(maps.dtype).expand_as(maps)
+            target = torch.where((y == 1).view((-1,) + (1,) * (maps.ndim - 1)), lesion, target)
+        return _bce_to(maps, target, brain), {}
+
+
+class UnsupervisedTVConstraint(AttributionConstraint):
+    """UnsupTV: Unsup + ``tv_weight`` · TV of the healthy maps (eq. 5.7 + 5.1)."""
+
+    name = "unsup-tv"
+
+    def __init__(
+        self,
+        attribution: str = "g",
+        weight: float | None = None,
+        tv_weight: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(attribution, weight, **kwargs)
+        self.tv_weight = float(tv_weight)
+
+    @classmethod
+    def default_weight(cls, attribution: str) -> float:
+        return 1e9 if attribution == "eg" else DEFAULT_WEIGHTS[attribution]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "tv_weight": self.tv_weight}
+
+    def penalty(self, maps, y, mask, brain):
+        from .losses import total_variation
+
+        bce = _bce_to(maps, torch.zeros_like(maps), brain)
+        tv = total_variation(maps, brain)
+        return bce + self.tv_weight * tv, {"bce_attr": bce.detach(), "tv": tv.detach()}
+
+
+class RossConstraint(AttributionConstraint):
+    """Ross et al. 2017 "right for the right reasons" (eq. 5.3): L2 of healthy images' maps."""
+
+    name = "ross"
+
+    def penalty(self, maps, y, mask, brain):
+        from .losses import ross_l2
+
+        return ross_l2(maps, brain), {}
+
+
+class ErionConstraint(AttributionConstraint):
+    """Erion et al. 2021 attribution prior: TV (eq. 5.1) of the EG maps of every image."""
+
+    name = "erion"
+
+    def __init__(self, attribution: str = "eg", weight: float | None = None, **kwargs: Any) -> None:
+        super().__init__(attribution, weight, **kwargs)
+
+    def select(self, y, mask):
+        return torch.ones_like(y, dtype=torch.bool)
+
+    def penalty(self, maps, y, mask, brain):
+        from .losses import total_variation
+
+        return total_variation(maps, brain), {}
+
+
+def _bce_to(maps: torch.Tensor, target: torch.Tensor, brain: torch.Tensor | None) -> torch.Tensor:
+    from .losses import attribution_bce
+
+    return attribution_bce(maps, target, brain)

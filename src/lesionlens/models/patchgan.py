@@ -1,0 +1,95 @@
+"""PatchGAN classifier (thesis ch. 2 & 5; Isola et al. 2017, pix2pix discriminator).
+
+Four stride-2 convolutions (kernel 4) with 64-128-256-512 channels scaled by ``width / 64``,
+LeakyReLU(0.2), normalisation after every convolution but the first, then a 1-channel convolution
+giving one logit per patch. The image logit is the mean of the patch logits (thesis eq. 2.26 uses
+that mean as F(x)). Shapes: input (B, C, *spatial) with 2 or 3 spatial dims; ``patch_logits``
+(B, 1, *spatial / 16); ``forward`` (B,).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._layers import check_positive_int, check_spatial_dims, conv_layer, norm_layer
+
+BASE_CHANNELS = (64, 128, 256, 512)
+
+
+class PatchGANClassifier(nn.Module):
+    """Healthy (0) vs pathological (1) classifier whose logit is the mean patch logit.
+
+    Args:
+        spatial_dims: 2 or 3.
+        in_channels: image channels (modalities).
+        out_channels: channels of the patch-logit map; the global logit averages over all of them.
+        width: channels of the first convolution (64 in the thesis); later layers double it.
+        norm: "batch" (thesis), "instance" or "none"; the first convolution has none.
+        negative_slope: LeakyReLU slope.
+        head_kernel_size: odd kernel of the final 1-channel convolution ("same" padding), so that
+            a 16-voxel input still gives one patch. [inferred: the thesis does not give it]
+
+    Example:
+        >>> net = PatchGANClassifier(spatial_dims=3, in_channels=1, width=8)
+        >>> net(torch.zeros(2, 1, 32, 32, 32)).shape
+        torch.Size([2])
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int = 3,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        width: int = 64,
+        norm: str = "batch",
+        negative_slope: float = 0.2,
+        head_kernel_size: int = 3,
+    ) -> None:
+        super().__init__()
+        check_spatial_dims(spatial_dims)
+        check_positive_int("in_channels", in_channels)
+        check_positive_int("out_channels", out_channels)
+        check_positive_int("width", width)
+        if check_positive_int("head_kernel_size", head_kernel_size) % 2 == 0:
+            raise ValueError(f"head_kernel_size must be odd, got {head_kernel_size}")
+        self.spatial_dims = spatial_dims
+        conv = conv_layer(spatial_dims)
+        channels = [max(1, c * width // 64) for c in BASE_CHANNELS]
+        blocks: list[nn.Module] = []
+        previous = in_channels
+        for index, current in enumerate(channels):
+            blocks.append(
+                nn.Sequential(
+                    conv(previous, current, kernel_size=4, stride=2, padding=1, bias=index == 0),
+                    nn.Identity() if index == 0 else norm_layer(norm, spatial_dims, current),
+                    nn.LeakyReLU(negative_slope),
+                )
+            )
+            previous = current
+        self.features = nn.Sequential(*blocks)
+        self.head = conv(previous, out_channels, head_kernel_size, padding=head_kernel_size // 2)
+
+    @property
+    def cam_layer(self) -> nn.Module:
+        """Last feature block: the default Grad-CAM layer."""
+        return self.features[-1]
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, *spatial) → feature map (B, 8·width, *spatial / 16)."""
+        return self.features(x)
+
+    def patch_logits_from_features(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Feature map → global logit (B,) = mean of the patch logits."""
+        return self.head(features).flatten(1).mean(1)
+
+    def patch_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, *spatial) → patch-logit map (B, out_channels, *spatial / 16)."""
+        return self.head(self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, *spatial) → global logit (B,); positive = pathological."""
+        return self.forward_head(self.forward_features(x))
