@@ -99,9 +99,13 @@ def explain(
     split: str = "test",
     attribution: str = "g",
     overwrite: bool = False,
+    options: dict | None = None,
     on_subject=None,
 ) -> Path:
-    """Write the maps directory ``out`` for ``split`` of ``cohort`` with ``run``'s model."""
+    """Write the maps directory ``out`` for ``split`` of ``cohort`` with ``run``'s model.
+
+    ``options`` go to the attribution method (e.g. ``{"n_steps": 30}`` for IG, ``{"steps": 200}``
+    for the counterfactual)."""
     from .training import load_run
 
     cfg, model = load_run(run)
@@ -115,7 +119,8 @@ def explain(
         for s in subjects:
             image, affine = read_image(s.images)
             amap, logit = subject_map(
-                model, image, tuple(cfg.shape), attribution, dim=cfg.dim, seed=cfg.seed
+                model, image, tuple(cfg.shape), attribution, dim=cfg.dim, seed=cfg.seed,
+                **(options or {}),
             )
             write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", amap, affine)
             prob = 1.0 / (1.0 + np.exp(-logit))

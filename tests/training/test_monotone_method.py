@@ -28,7 +28,8 @@ def test_monotone_methods_train(tmp_path: Path, method: str) -> None:
 def test_counterfactual_maps_are_4d_channels_last(tmp_path: Path) -> None:
     cohort = make_cube_cohort(tmp_path / "c", n=8, shape=(30, 30, 30))
     run = train(cohort, tmp_path / "run", TrainConfig(method="monotone", **FAST), progress=False)
-    out = explain(run, cohort, tmp_path / "maps", split="test", attribution="counterfactual")
+    out = explain(run, cohort, tmp_path / "maps", split="test", attribution="counterfactual",
+                  options={"steps": 20, "lr": 1e-2})
     sid = sorted((out / "maps").iterdir())[0]
     m = nib.load(sid)
     assert m.shape == (30, 30, 30, 8)
