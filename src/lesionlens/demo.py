@@ -31,9 +31,9 @@ def demo(
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the demo into ``out``; returns the paths written, Dice per method and timings."""
+    from .errors import LesionLensInputError
     from .evaluation import compare, evaluate
     from .explain import explain
-    from .errors import LesionLensInputError
     from .report import report
     from .synth import preview_montage, synth
     from .training import TrainConfig, train
