@@ -1,4 +1,4 @@
-"""The demo's whole path (synth → train → explain → evaluate → compare → report) on a tiny cohort."""
+"""The whole demo path (synth → train → explain → evaluate → compare → report), tiny cohort."""
 
 from __future__ import annotations
 
