@@ -144,18 +144,18 @@ class AttributionConstraint:
     ) -> dict[str, torch.Tensor]:
         """One training objective: ``loss = BCE(logit, y) + weight · L_A`` (eq. 5.6).
 
-        With ``attribution="g"`` and more than half of the minibatch constrained, the
-        classification forward pass is reused for the gradient (x is made a leaf that requires
-        grad): one forward and a double backward over B images. Otherwise G is computed on the
-        constrained images only (double backward over fewer images), which measured faster
-        when half the batch is healthy (``bench/train_step.py``, 2 CPU threads: 0.20 s vs 0.26 s
-        on 8×224² 2-D, 0.59 s vs 0.62 s on 2×48×56×48 3-D w64).
+        With ``attribution="g"`` the classification forward pass is reused for the gradient, as
+        in the thesis' code (x is made a leaf that requires grad; one forward, one double
+        backward). A second forward on the healthy images alone would be a little cheaper when
+        half the batch is healthy (``bench/train_step.py``), but in train mode it normalises
+        BatchNorm with healthy-only statistics and updates the running statistics twice per
+        step with them, so the constrained gradients would not be those of the classifier that
+        is evaluated.
         Returns ``loss`` (with graph), ``bce``, ``constraint`` (detached) and ``logits`` (B,).
         """
         x, y = self._checked(x, y, mask, brain)
         select = self.select(y, mask)
-        share_forward = 2 * int(select.sum()) > select.numel()
-        if self.attribution == "g" and share_forward:
+        if self.attribution == "g" and bool(select.any()):
             leaf = x.detach().requires_grad_(True)
             logits = _global_logit(model(leaf))
             (grad,) = torch.autograd.grad(logits.sum(), leaf, create_graph=True)
