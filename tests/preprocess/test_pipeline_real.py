@@ -55,3 +55,16 @@ def test_rerun_skips_done_subjects(run):
     assert again.skipped == ["anat"] and again.done == []
     with pytest.raises(ValueError, match="other options"):
         preprocess(root / "cohort", root / "out", voxel=4, n4=True, rotations=False)
+
+
+def test_missing_channel_is_reported_for_that_subject_only(tmp_path):
+    """A subject whose second channel is missing fails alone, with the file named."""
+    write(tmp_path / "a_t1.nii.gz", np.ones((8, 8, 8)), np.diag([4, 4, 4, 1]))
+    (tmp_path / "manifest.csv").write_text(
+        "subject_id,image,label,split\na,a_t1.nii.gz;a_flair.nii.gz,0,train\n"
+    )
+    result = preprocess(tmp_path / "manifest.csv", tmp_path / "out", voxel=4, rotations=False)
+    assert result.done == []
+    with open(tmp_path / "out" / "failures.csv") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["subject_id"] == "a" and "a_flair.nii.gz" in row["reason"]
