@@ -36,6 +36,10 @@ def train(
         10, help="Early-stopping patience on validation balanced accuracy."
     ),
     batch_size: int = typer.Option(8, help="Global batch size (split across devices)."),
+    slices: str = typer.Option("central10", help="2-D: central10 | brain (all brain slices)."),
+    balanced: bool = typer.Option(
+        True, "--balanced/--no-balanced", help="Draw training items class-balanced."
+    ),
     p_intensity: float = typer.Option(0.5, help="Probability of intensity ×U[0.5, 2]."),
     p_flip: float = typer.Option(0.5, help="Probability of a left–right flip."),
     p_elastic: float = typer.Option(0.0, help="Probability of an elastic deformation."),
@@ -63,6 +67,8 @@ def train(
         max_epochs=max_epochs,
         patience=patience,
         batch_size=batch_size,
+        slices=slices,
+        balanced=balanced,
         p_intensity=p_intensity,
         p_flip=p_flip,
         p_elastic=p_elastic,

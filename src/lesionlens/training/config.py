@@ -36,6 +36,7 @@ class TrainConfig:
     batch_size: int = 8
     shape: tuple[int, ...] | None = None  # crop/pad target; None → smallest multiple of 16 ≥ data
     slices: str = "central10"  # 2-D models: central10 | brain
+    balanced: bool = True  # draw training items class-balanced (2-D slices are mostly healthy)
     p_intensity: float = 0.5
     p_flip: float = 0.5
     p_elastic: float = 0.0

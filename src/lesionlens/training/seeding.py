@@ -5,7 +5,7 @@ attribution references) is re-seeded from ``(seed, epoch, rank)`` at the start o
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import lightning as L
 import numpy as np
@@ -18,15 +18,21 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
 
 
 class EpochShuffleSampler(Sampler[int]):
-    """Random permutation of ``range(n)`` that depends only on ``(seed, epoch)``.
+    """Random permutation of ``range(n)`` that depends only on ``(seed, epoch)``; with
+    ``labels``, ``n`` class-balanced draws with replacement instead (each class equally likely).
 
     Under DDP (``torch.distributed`` initialised) rank ``r`` of ``w`` takes ``perm[r::w]`` (the
     permutation padded by wrapping to a multiple of ``w``), so the ranks' batches together are the
     single-process batch of the same global size. Lightning calls :meth:`set_epoch` each epoch;
     the trainer disables Lightning's own distributed sampler."""
 
-    def __init__(self, n: int, seed: int) -> None:
+    def __init__(self, n: int, seed: int, labels: Sequence[int] | None = None) -> None:
         self.n, self.seed, self.epoch = n, seed, 0
+        self.weights = None
+        if labels is not None:  # class-balanced: draw each class equally often, with replacement
+            lab = torch.as_tensor(list(labels), dtype=torch.long)
+            counts = torch.bincount(lab, minlength=2).clamp(min=1).double()
+            self.weights = (1.0 / counts)[lab]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -42,7 +48,10 @@ class EpochShuffleSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         rank, world = self._rank_world()
         g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
-        perm = torch.randperm(self.n, generator=g).tolist()
+        if self.weights is None:
+            perm = torch.randperm(self.n, generator=g).tolist()
+        else:
+            perm = torch.multinomial(self.weights, self.n, replacement=True, generator=g).tolist()
         total = -(-self.n // world) * world
         perm = (perm * (total // max(self.n, 1) + 1))[:total]
         return iter(perm[rank::world])
