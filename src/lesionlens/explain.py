@@ -38,7 +38,7 @@ def subject_map(
     if dim == 3:
         x = torch.from_numpy(crop_or_pad(image, shape, bg)).unsqueeze(0)
         with torch.no_grad():
-            logit = float(model(x).reshape(-1)[0])
+            logit = float(_image_logit(model, x)[0])
         amap = _maps(model, x, attribution, seed, **kwargs)[0]
         if amap.ndim == len(shape) + 1:  # K counterfactual channels → channels last
             amap = np.moveaxis(undo_crop_or_pad(amap, (amap.shape[0], *image.shape[1:])), 0, -1)
@@ -50,7 +50,7 @@ def subject_map(
     for start in range(0, len(xs), chunk):
         xb = xs[start : start + chunk]
         with torch.no_grad():
-            logits.append(model(xb).reshape(-1))
+            logits.append(_image_logit(model, xb))
         maps.extend(_maps(model, xb, attribution, seed + start, **kwargs))
     if maps[0].ndim == 3:  # (K, X, Y) counterfactual channels → (X, Y, Z, K)
         restacked = [undo_crop_or_pad(m, (m.shape[0], *image.shape[1:3])) for m in maps]
@@ -61,7 +61,11 @@ def subject_map(
 
 def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list[np.ndarray]:
     """Per-image maps: (*spatial) for attributions (channels summed), (K, *spatial) for the
-    counterfactual of a monotone model (thesis ch. 6: α ≥ 0 with M(f − α) < m)."""
+    counterfactual of a monotone model (thesis ch. 6: α ≥ 0 with M(f − α) < m); a segmentation
+    network (the supervised U-Net upper bound) gives its voxel logits, whatever ``attribution``."""
+    if getattr(model, "is_segmentation", False):
+        with torch.no_grad():
+            return [m[0].cpu().numpy().astype(np.float32) for m in model(x)]
     if attribution == "counterfactual":
         from .monotone import counterfactual_maps
 
@@ -73,6 +77,12 @@ def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list
 
     amaps = attribution_map(model, x, method=attribution, **_seeded(attribution, seed), **kwargs)
     return [_channels_to_map(m) for m in amaps]
+
+
+def _image_logit(model, x: torch.Tensor) -> torch.Tensor:
+    """(B,) image-level logits; a segmentation network's is its maximum voxel logit."""
+    out = model(x)
+    return out.flatten(1).amax(1) if getattr(model, "is_segmentation", False) else out.reshape(-1)
 
 
 def _seeded(attribution: str, seed: int) -> dict[str, int]:
@@ -134,5 +144,39 @@ def explain(
         (tmp / "explain.yaml").write_text(
             f"run: {Path(run).resolve()}\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
             f"attribution: {attribution}\nseed: {cfg.seed}\n"
+        )
+    return Path(out)
+
+
+def intensity_maps(
+    cohort: str | Path, out: str | Path, *, split: str = "test", channel: int = 0,
+    overwrite: bool = False,
+) -> Path:
+    """The plain intensity-threshold floor: the standardised image itself as the lesion map.
+
+    Thresholded by ``evaluate`` like any map (e.g. max-F1 on validation), it is the floor a
+    learned method must beat on FLAIR-like hyperintense lesions (field anchors, spec 05).
+    ``predictions.csv`` carries the 99.9th brain percentile as the image-level score.
+    """
+    from .data import standardise
+
+    subjects = read_manifest(cohort).split(split)
+    rows = []
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        (tmp / "maps").mkdir()
+        for s in subjects:
+            image, affine = read_image(s.images)
+            z, brain = standardise(image)
+            write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", z[channel], affine)
+            score = float(np.percentile(z[channel][brain], 99.9)) if brain.any() else 0.0
+            prob = 1.0 / (1.0 + np.exp(-score))
+            rows.append([s.subject_id, s.label, f"{score:.6g}", f"{prob:.6g}", int(score > 0)])
+        with open(tmp / "predictions.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["subject_id", "label", "logit", "prob", "pred"])
+            w.writerows(rows)
+        (tmp / "explain.yaml").write_text(
+            f"run: null\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
+            f"attribution: intensity\nchannel: {channel}\n"
         )
     return Path(out)

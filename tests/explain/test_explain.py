@@ -62,3 +62,25 @@ def test_existing_output_refused_and_cli_exit_2(trained, tmp_path: Path) -> None
                                    "--attribution", "grad"])
     assert res.exit_code == 2 and "did you mean" in res.stderr.lower()
     assert not (tmp_path / "m2").exists()
+
+
+def test_supervised_unet_maps_are_its_segmentation(tmp_path: Path) -> None:
+    cohort = make_cube_cohort(tmp_path / "cohort", n=8, shape=(30, 30, 30))
+    run = train(cohort, tmp_path / "run", TrainConfig(method="supervised-unet", **FAST),
+                progress=False)
+    out = explain(run, cohort, tmp_path / "maps", split="test")
+    pred = pd.read_csv(out / "predictions.csv")
+    m = nib.load(out / "maps" / f"{pred['subject_id'][0]}.nii.gz")
+    assert m.shape == (30, 30, 30)
+
+
+def test_intensity_floor_maps_are_the_standardised_image(tmp_path: Path) -> None:
+    from lesionlens.data import standardise
+    from lesionlens.explain import intensity_maps
+
+    cohort = make_cube_cohort(tmp_path / "cohort")
+    out = intensity_maps(cohort, tmp_path / "maps", split="test")
+    sid = pd.read_csv(out / "predictions.csv")["subject_id"][0]
+    img = np.asarray(nib.load(cohort / "img" / f"{sid}.nii.gz").dataobj, np.float32)[None]
+    np.testing.assert_allclose(nib.load(out / "maps" / f"{sid}.nii.gz").get_fdata(),
+                               standardise(img)[0][0], rtol=1e-6)

@@ -27,6 +27,8 @@ class SegmentationUNet(nn.Module):
         act: activation for MONAI's factory.
     """
 
+    is_segmentation = True  # explain maps = voxel logits; image logit = max voxel logit
+
     def __init__(
         self,
         spatial_dims: int = 3,
