@@ -18,26 +18,54 @@ from . import PERF
 
 
 def _cohort(root: Path, n: int, voxel: int) -> Path:
-    from ..cohort import Subject, write_manifest
-    from ..io import write_nifti
-    from ..preprocess import load_template
-    from ..preprocess.pose import scanner_pose
+    """``n`` T1-like tumour phantoms from ``lesionlens synth``, each moved to a random
+    scanner-like pose (rotation ±15°, translation ±20 mm, 1×1×3 mm voxels, bias field).
+    The phantoms' own masks (on their MNI grid) are kept as ``<id>_truth.nii.gz``."""
+    import nibabel as nib
 
-    template = load_template(voxel)
-    centre = np.array(template.shape) // 2 + np.array([8, 6, 4]) // voxel
-    grid = np.indices(template.shape) - centre[:, None, None, None]
-    lesion = (np.linalg.norm(grid, axis=0) < 12 / voxel) & template.brain_mask
-    head = template.image * 1000.0
-    head[lesion] *= 1.6
+    from ..cohort import Subject, read_manifest, write_manifest
+    from ..io import read_volume, write_nifti
+    from ..preprocess.pose import scanner_pose
+    from ..synth import synth
+
+    cohort = synth(root / "phantoms", kind="tumour", contrast="t1", n=max(2 * n + 4, 6),
+                   voxel=voxel, seed=0, jobs=1)  # fmt: skip
+    patients = [s for s in read_manifest(cohort).subjects if s.label == 1][:n]
     subjects = []
-    for k in range(n):
-        image, mask, header, _ = scanner_pose(head, lesion, template.affine, seed=k,
+    for k, s in enumerate(patients):
+        image, affine = read_volume(s.images[0])
+        truth = read_volume(s.mask)[0] > 0.5
+        nib.save(
+            nib.Nifti1Image(truth.astype(np.uint8), affine), root / f"{s.subject_id}_truth.nii.gz"
+        )
+        moved, mask, header, _ = scanner_pose(image, truth, affine, seed=k,
                                               voxel_mm=(1.0, 1.0, 3.0))  # fmt: skip
-        img = write_nifti(root / f"s{k}_t1.nii.gz", image, header)
-        msk = write_nifti(root / f"s{k}_mask.nii.gz", mask, header, np.uint8)
-        subjects.append(Subject(f"s{k}", (img,), 1, "train", msk))
-    np.save(root / "lesion.npy", lesion)
+        img = write_nifti(root / f"{s.subject_id}_t1.nii.gz", moved, header)
+        msk = write_nifti(root / f"{s.subject_id}_mask.nii.gz", mask, header, np.uint8)
+        subjects.append(Subject(s.subject_id, (img,), 1, "train", msk))
     return write_manifest(subjects, root / "manifest.csv")
+
+
+def _round_trip_dice(raw: Path, manifest: Path) -> list[float]:
+    """Dice of each preprocessed mask against the phantom's original mask, on the output grid."""
+    import nibabel as nib
+    from nilearn.image import resample_to_img
+
+    from ..cohort import read_manifest
+
+    dice = []
+    for s in read_manifest(manifest).subjects:
+        out = nib.load(s.mask)
+        truth = resample_to_img(
+            nib.load(raw / f"{s.subject_id}_truth.nii.gz"),
+            out,
+            interpolation="nearest",
+            force_resample=True,
+            copy_header=True,
+        )
+        a, b = np.asarray(out.dataobj) > 0.5, np.asarray(truth.dataobj) > 0.5
+        dice.append(2 * (a & b).sum() / (a.sum() + b.sum()))
+    return dice
 
 
 @PERF.register("preprocess")
@@ -45,8 +73,6 @@ def preprocess_speed(device: str, quick: bool) -> list[dict]:
     """Seconds/subject per step from the QC table (CPU only; ``device`` is recorded)."""
     import csv
 
-    from ..cohort import read_manifest
-    from ..io import read_volume
     from ..preprocess import preprocess
 
     n = 2 if quick else 4
@@ -61,11 +87,7 @@ def preprocess_speed(device: str, quick: bool) -> list[dict]:
                 seconds_by_jobs[jobs] = time.perf_counter() - start
                 with open(Path(tmp) / "out" / "qc.csv") as fh:
                     qc = list(csv.DictReader(fh))
-                lesion = np.load(Path(tmp) / "raw" / "lesion.npy")
-                dice = []
-                for s in read_manifest(result.manifest).subjects:
-                    back = read_volume(s.mask)[0] > 0.5
-                    dice.append(2 * (back & lesion).sum() / (back.sum() + lesion.sum()))
+                dice = _round_trip_dice(Path(tmp) / "raw", result.manifest)
             if jobs == 1:
                 keys = ("seconds_registration", "seconds_n4", "seconds_total", "ncc")
                 mean = {k: float(np.mean([float(r[k]) for r in qc])) for k in keys}
