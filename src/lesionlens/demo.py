@@ -19,7 +19,7 @@ DEMO_METHODS: dict[str, dict[str, Any]] = {
     "unsup": dict(method="unsup", attribution="g"),
     "none": dict(method="none"),
 }
-DEMO_TRAINING: dict[str, Any] = dict(width=16, max_epochs=20, patience=20, batch_size=8, seed=0)
+DEMO_TRAINING: dict[str, Any] = dict(width=16, max_epochs=12, patience=12, batch_size=8, seed=0)
 
 
 def demo(
