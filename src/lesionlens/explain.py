@@ -79,6 +79,21 @@ def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list
     return [_channels_to_map(m) for m in amaps]
 
 
+def _prediction_row(subject: Subject, logit: float) -> list:
+    """One ``predictions.csv`` row: subject_id, label, logit, prob (stable sigmoid), pred."""
+    from scipy.special import expit
+
+    prob = float(expit(logit))
+    return [subject.subject_id, subject.label, f"{logit:.6g}", f"{prob:.6g}", int(logit > 0)]
+
+
+def _write_predictions(path: Path, rows: list[list]) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["subject_id", "label", "logit", "prob", "pred"])
+        w.writerows(rows)
+
+
 def _image_logit(model, x: torch.Tensor) -> torch.Tensor:
     """(B,) image-level logits; a segmentation network's is its maximum voxel logit."""
     out = model(x)
@@ -133,14 +148,10 @@ def explain(
                 **(options or {}),
             )
             write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", amap, affine)
-            prob = 1.0 / (1.0 + np.exp(-logit))
-            rows.append([s.subject_id, s.label, f"{logit:.6g}", f"{prob:.6g}", int(logit > 0)])
+            rows.append(_prediction_row(s, logit))
             if on_subject is not None:
                 on_subject(s)
-        with open(tmp / "predictions.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["subject_id", "label", "logit", "prob", "pred"])
-            w.writerows(rows)
+        _write_predictions(tmp / "predictions.csv", rows)
         (tmp / "explain.yaml").write_text(
             f"run: {Path(run).resolve()}\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
             f"attribution: {attribution}\nseed: {cfg.seed}\n"
@@ -169,12 +180,8 @@ def intensity_maps(
             z, brain = standardise(image)
             write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", z[channel], affine)
             score = float(np.percentile(z[channel][brain], 99.9)) if brain.any() else 0.0
-            prob = 1.0 / (1.0 + np.exp(-score))
-            rows.append([s.subject_id, s.label, f"{score:.6g}", f"{prob:.6g}", int(score > 0)])
-        with open(tmp / "predictions.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["subject_id", "label", "logit", "prob", "pred"])
-            w.writerows(rows)
+            rows.append(_prediction_row(s, score))
+        _write_predictions(tmp / "predictions.csv", rows)
         (tmp / "explain.yaml").write_text(
             f"run: null\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
             f"attribution: intensity\nchannel: {channel}\n"
