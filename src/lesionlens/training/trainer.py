@@ -140,7 +140,7 @@ def train(
         FloatingPointError: the loss became NaN/Inf (the run stops; checkpoints stay).
     """
     cfg = config or TrainConfig()
-    method = METHODS.create(cfg.method, cfg=cfg)
+    METHODS.get(cfg.method)  # unknown names fail before any file is read
     report = validate_cohort(cohort, training=True)
     for w in report.warnings:
         log.warning(w)
@@ -151,30 +151,27 @@ def train(
         )
     run = Path(out)
     last = run / "checkpoints" / "last.ckpt"
-    if _launched_rank(cfg) > 0:
-        pass  # a DDP worker re-launched by Lightning: rank 0 owns the run directory
-    elif resume:
-        if not last.is_file():
-            raise LesionLensInputError(f"{run}: nothing to resume (no checkpoints/last.ckpt)")
-        check_checkpoint(last)
+    worker = _launched_rank(cfg) > 0  # a DDP worker re-launched by Lightning; rank 0 owns `run`
+    if resume:
+        if not worker:
+            if not last.is_file():
+                raise LesionLensInputError(f"{run}: nothing to resume (no checkpoints/last.ckpt)")
+            check_checkpoint(last)
         cfg = TrainConfig.load(run / "config.yaml")  # a resumed run keeps its own options
-        method = METHODS.create(cfg.method, cfg=cfg)
-    elif run.exists() and any(run.iterdir()):
+    elif not worker and run.exists() and any(run.iterdir()):
         if not overwrite:
             raise LesionLensInputError(
                 f"{run}: run directory exists; pass --resume to continue it or --overwrite"
             )
         shutil.rmtree(run)
-    if resume and _launched_rank(cfg) > 0:
-        cfg = TrainConfig.load(run / "config.yaml")
-        method = METHODS.create(cfg.method, cfg=cfg)
+    method = METHODS.create(cfg.method, cfg=cfg)
     run.mkdir(parents=True, exist_ok=True)
     if cfg.shape is None:
         cfg.shape = default_shape(coh, cfg.dim)
     cfg.in_channels = coh.n_channels
     handler = _setup_logging(run)
     try:
-        if _launched_rank(cfg) == 0:
+        if not worker:
             with atomic_file(run / "config.yaml") as tmp:
                 cfg.save(tmp)
         L.seed_everything(cfg.seed, workers=True, verbose=False)
