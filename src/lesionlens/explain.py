@@ -79,6 +79,25 @@ def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list
     return [_channels_to_map(m) for m in amaps]
 
 
+def training_references(subjects: list[Subject], cfg, n: int = 16) -> torch.Tensor:
+    """EG/IEG references from the data distribution (thesis Eq. 2.28): up to ``n`` training images
+    (evenly spread over the split) on the model's input grid — volumes for 3-D models, their
+    central axial slices for 2-D ones."""
+    from .data import crop_or_pad, standardise
+
+    if not subjects:
+        raise ValueError("EG/IEG maps need training images as references; the cohort has none")
+    index = np.linspace(0, len(subjects) - 1, min(n, len(subjects))).astype(int)
+    picks = [subjects[i] for i in index]
+    refs = []
+    for s in picks:
+        image, _ = standardise(read_image(s.images)[0])
+        if cfg.dim == 2:
+            image = image[..., image.shape[-1] // 2]
+        refs.append(crop_or_pad(image, tuple(cfg.shape), 0.0))
+    return torch.from_numpy(np.stack(refs))
+
+
 def _prediction_row(subject: Subject, logit: float) -> list:
     """One ``predictions.csv`` row: subject_id, label, logit, prob (stable sigmoid), pred."""
     from scipy.special import expit
@@ -134,10 +153,14 @@ def explain(
     from .training import load_run
 
     cfg, model = load_run(run)
-    subjects: list[Subject] = read_manifest(cohort).split(split)
+    coh = read_manifest(cohort)
+    subjects: list[Subject] = coh.split(split)
     if not subjects:
         raise ValueError(f"split {split!r} of {cohort} has no subjects; choose train, val or test")
     torch.manual_seed(cfg.seed)
+    options = dict(options or {})
+    if attribution in ("eg", "ieg") and "references" not in options:
+        options["references"] = training_references(coh.split("train"), cfg)
     rows = []
     with atomic_dir(out, overwrite=overwrite) as tmp:
         (tmp / "maps").mkdir()

@@ -26,7 +26,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     return cohort, run
 
 
-@pytest.mark.parametrize("attribution", ["g", "ig", "gradcam"])
+@pytest.mark.parametrize("attribution", ["g", "ig", "eg", "ieg", "gradcam", "occlusion"])
 def test_maps_follow_the_contract(trained, tmp_path: Path, attribution: str) -> None:
     cohort, run = trained
     out = explain(run, cohort, tmp_path / "maps", split="test", attribution=attribution)
