@@ -65,6 +65,7 @@ def synth(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
 ) -> None:
     """Generate a phantom cohort: images, masks, manifest.csv and cohort.json in OUT."""
+    from ..synth import SynthConfig
     from ..synth import synth as run_synth
 
     try:
@@ -73,6 +74,12 @@ def synth(
         raise ValueError(
             f"--ratios must be three numbers like 0.6,0.2,0.2, got {ratios!r}"
         ) from None
+    SynthConfig(  # refuse bad options before the progress bar starts
+        kind=kind, n=n, voxel=voxel, seed=seed, contrast=contrast, sites=sites,
+        site_mode=site_mode, swap_test_sites=swap_test_sites, size_shift=size_shift,
+        atrophy=atrophy, noise=noise, bias=bias, elastic_mm=elastic_mm,
+        pathological_fraction=pathological_fraction, ratios=split_ratios,
+    )  # fmt: skip
     with progress() as bar:
         task = bar.add_task("synth", total=n)
         run_synth(
