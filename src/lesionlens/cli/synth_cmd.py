@@ -74,7 +74,7 @@ def synth(
         raise ValueError(
             f"--ratios must be three numbers like 0.6,0.2,0.2, got {ratios!r}"
         ) from None
-    SynthConfig(  # refuse bad options before the progress bar starts
+    config = SynthConfig(  # refuse bad options before the progress bar starts
         kind=kind, n=n, voxel=voxel, seed=seed, contrast=contrast, sites=sites,
         site_mode=site_mode, swap_test_sites=swap_test_sites, size_shift=size_shift,
         atrophy=atrophy, noise=noise, bias=bias, elastic_mm=elastic_mm,
@@ -83,10 +83,7 @@ def synth(
     with progress() as bar:
         task = bar.add_task("synth", total=n)
         run_synth(
-            out, kind=kind, n=n, voxel=voxel, seed=seed, contrast=contrast, sites=sites,
-            site_mode=site_mode, swap_test_sites=swap_test_sites, size_shift=size_shift,
-            atrophy=atrophy, noise=noise, bias=bias, elastic_mm=elastic_mm,
-            pathological_fraction=pathological_fraction, ratios=split_ratios, preview=preview,
-            overwrite=overwrite, jobs=jobs, on_subject=lambda _: bar.advance(task),
+            out, **config.to_dict(), preview=preview, overwrite=overwrite, jobs=jobs,
+            on_subject=lambda _: bar.advance(task),
         )  # fmt: skip
     console.print(f"[green]ok[/green]: {n} subjects in {out} (manifest.csv, cohort.json)")
