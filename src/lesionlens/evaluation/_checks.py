@@ -42,3 +42,16 @@ def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
         raise ValueError(
             f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}"
         )
+
+
+def in_brain(scores, target, brain=None, names: tuple[str, str] = ("scores", "target")):
+    """Flatten ``scores`` and binary ``target`` (same shape) to the voxels inside ``brain``
+    (all voxels when None) → (scores (N,), target (N,) bool); ``names`` label error messages."""
+    s = as_scores(scores, names[0])
+    t = as_binary(target, names[1])
+    same_shape(s, t, names[0], names[1])
+    if brain is not None:
+        b = as_binary(brain, "brain")
+        same_shape(s, b, names[0], "brain")
+        return s[b], t[b]
+    return s.reshape(-1), t.reshape(-1)

@@ -14,18 +14,12 @@ import math
 
 import numpy as np
 
-from ._checks import as_binary, as_scores, same_shape
+from ._checks import in_brain
 
 
 def _select(attribution, lesion, brain) -> tuple[np.ndarray, np.ndarray]:
-    a = as_scores(attribution, "attribution").astype(np.float64)
-    m = as_binary(lesion, "lesion")
-    same_shape(a, m, "attribution", "lesion")
-    if brain is not None:
-        b = as_binary(brain, "brain")
-        same_shape(a, b, "attribution", "brain")
-        return a[b], m[b]
-    return a.reshape(-1), m.reshape(-1)
+    a, m = in_brain(attribution, lesion, brain, names=("attribution", "lesion"))
+    return a.astype(np.float64), m
 
 
 def relevance_mass_accuracy(attribution, lesion, brain=None) -> float:

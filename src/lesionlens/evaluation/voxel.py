@@ -19,20 +19,9 @@ import math
 
 import numpy as np
 
-from ._checks import as_binary, as_scores, same_shape
+from ._checks import in_brain
 
 AUROC10_MAX_FPR = 0.1
-
-
-def _flat(scores, target, brain=None) -> tuple[np.ndarray, np.ndarray]:
-    s = as_scores(scores, "scores")
-    t = as_binary(target, "target")
-    same_shape(s, t, "scores", "target")
-    if brain is not None:
-        b = as_binary(brain, "brain")
-        same_shape(s, b, "scores", "brain")
-        return s[b], t[b]
-    return s.reshape(-1), t.reshape(-1)
 
 
 def _both_classes(t: np.ndarray) -> bool:
@@ -44,7 +33,7 @@ def voxel_auroc(scores, target, brain=None) -> float:
     """Area under the voxel ROC curve (scikit-learn); NaN when only one class is present."""
     from sklearn.metrics import roc_auc_score
 
-    s, t = _flat(scores, target, brain)
+    s, t = in_brain(scores, target, brain)
     return float(roc_auc_score(t, s)) if _both_classes(t) else math.nan
 
 
@@ -58,7 +47,7 @@ def partial_auroc(scores, target, brain=None, max_fpr: float = AUROC10_MAX_FPR) 
 
     if not 0 < max_fpr <= 1:
         raise ValueError(f"max_fpr must be in (0, 1], got {max_fpr}")
-    s, t = _flat(scores, target, brain)
+    s, t = in_brain(scores, target, brain)
     if not _both_classes(t):
         return math.nan
     fpr, tpr, _ = roc_curve(t, s)
@@ -88,7 +77,7 @@ def voxel_auprc(scores, target, brain=None) -> float:
     """
     from sklearn.metrics import average_precision_score
 
-    s, t = _flat(scores, target, brain)
+    s, t = in_brain(scores, target, brain)
     return float(average_precision_score(t, s)) if _both_classes(t) else math.nan
 
 
@@ -113,7 +102,7 @@ class PooledVoxelScores:
         self._targets: list[np.ndarray] = []
 
     def update(self, scores, target, brain=None) -> None:
-        s, t = _flat(scores, target, brain)
+        s, t = in_brain(scores, target, brain)
         self._scores.append(s.astype(np.float32, copy=False))
         self._targets.append(t)
 
