@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._layers import check_positive_int, check_spatial_dims, replace_norms
+from ._layers import NORMS, check_positive_int, check_spatial_dims, replace_norms
 
 DEPTHS = {
     18: ("basic", [2, 2, 2, 2]),
@@ -18,7 +18,6 @@ DEPTHS = {
     101: ("bottleneck", [3, 4, 23, 3]),
     152: ("bottleneck", [3, 8, 36, 3]),
 }
-_NORMS = ("batch", "instance", "none")
 
 
 class ResNetClassifier(nn.Module):
@@ -48,8 +47,7 @@ class ResNetClassifier(nn.Module):
         super().__init__()
         if depth not in DEPTHS:
             raise ValueError(f"ResNet depth must be one of {sorted(DEPTHS)}, got {depth!r}")
-        if norm not in _NORMS:
-            raise ValueError(f"norm must be one of {list(_NORMS)}, got {norm!r}")
+        NORMS.get(norm)  # unknown names fail with a "did you mean"
         check_spatial_dims(spatial_dims)
         check_positive_int("in_channels", in_channels)
         check_positive_int("out_channels", out_channels)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._layers import check_positive_int, check_spatial_dims, replace_norms
-
-_NORMS = ("batch", "instance", "none")
+from ._layers import NORMS, check_positive_int, check_spatial_dims, replace_norms
 
 
 class SegmentationUNet(nn.Module):
@@ -39,8 +37,7 @@ class SegmentationUNet(nn.Module):
         act: str | tuple = ("LeakyReLU", {"negative_slope": 0.1}),
     ) -> None:
         super().__init__()
-        if norm not in _NORMS:
-            raise ValueError(f"norm must be one of {list(_NORMS)}, got {norm!r}")
+        NORMS.get(norm)  # unknown names fail with a "did you mean"
         check_spatial_dims(spatial_dims)
         check_positive_int("in_channels", in_channels)
         check_positive_int("out_channels", out_channels)
