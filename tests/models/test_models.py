@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from monai.losses import DiceCELoss
@@ -62,6 +64,31 @@ def test_patchgan_architecture_follows_thesis() -> None:
     assert model.head.out_channels == 1
 
 
+@pytest.mark.parametrize("depth", [2, 3])
+def test_patchgan_depth_sets_patch_grid_and_channels(depth: int) -> None:
+    model = PatchGANClassifier(spatial_dims=3, width=8, depth=depth)
+    convs = [m for m in model.features.modules() if isinstance(m, nn.Conv3d)]
+    assert [c.out_channels for c in convs] == [8 * 2**k for k in range(depth)]
+    assert model.patch_logits(_input(3, size=48)).shape[2:] == (48 // 2**depth,) * 3
+
+
+def test_patchgan_pooling_options_match_their_definitions() -> None:
+    torch.manual_seed(0)
+    x = _input(3, size=32)
+    mean = PatchGANClassifier(spatial_dims=3, width=8, depth=2).eval()
+    patches = mean.patch_logits(x).flatten(1)
+    for pool, expected in (
+        ("max", patches.amax(1)),
+        ("lse", torch.logsumexp(patches, 1) - math.log(patches.shape[1])),
+    ):
+        other = PatchGANClassifier(spatial_dims=3, width=8, depth=2, pool=pool).eval()
+        other.load_state_dict(mean.state_dict())
+        torch.testing.assert_close(other(x), expected)
+    # log-mean-exp lies between the mean and the maximum
+    lse = torch.logsumexp(patches, 1) - math.log(patches.shape[1])
+    assert bool((patches.mean(1) <= lse + 1e-6).all() and (lse <= patches.amax(1) + 1e-6).all())
+
+
 @pytest.mark.parametrize("norm", NORMS.names())
 def test_norm_options(norm: str) -> None:
     model = create_model("patchgan", spatial_dims=2, width=8, norm=norm)
@@ -103,6 +130,9 @@ def test_unknown_model_suggests_a_name() -> None:
         ({"in_channels": 1.5}, TypeError),
         ({"norm": "group"}, ValueError),
         ({"head_kernel_size": 4}, ValueError),
+        ({"depth": 0}, ValueError),
+        ({"depth": 7}, ValueError),
+        ({"pool": "median"}, ValueError),
     ],
 )
 def test_bad_arguments_raise(kwargs: dict, error: type[Exception]) -> None:

@@ -159,3 +159,15 @@ def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path) -> None:
     assert last[0].keys() == last[1].keys()
     for k in last[0]:
         assert torch.allclose(last[0][k], last[1][k], atol=1e-5, rtol=1e-4), k
+
+
+def test_patchgan_depth_and_pool_reach_the_model_and_the_saved_run(
+    cube_cohort: Path, tmp_path: Path
+) -> None:
+    cfg = TrainConfig(max_epochs=1, depth=2, pool="lse", **FAST)
+    run = train(cube_cohort, tmp_path / "run", cfg, progress=False)
+    _, model = load_run(run)
+    assert model.depth == 2 and model.pool == "lse"
+    assert yaml.safe_load((run / "config.yaml").read_text())["pool"] == "lse"
+    with pytest.raises(ValueError, match="PatchGAN options"):
+        TrainConfig(model="resnet18", depth=2)

@@ -23,6 +23,12 @@ def train(
     dim: int = typer.Option(3, help="2 (axial slices) or 3 (volumes)."),
     width: int = typer.Option(32, help="Width of the first layer (thesis PatchGAN: 64)."),
     norm: str = typer.Option(None, help="batch | instance | none (default: the model's own)."),
+    depth: int = typer.Option(
+        None, help="PatchGAN stride-2 layers (thesis 4; fewer = smaller patches on coarse grids)."
+    ),
+    pool: str = typer.Option(
+        None, help="PatchGAN patch pooling: mean (thesis) | max | lse (smooth max)."
+    ),
     alpha: float = typer.Option(
         None, help="Constraint weight α_A (default: thesis value for the attribution)."
     ),
@@ -61,6 +67,8 @@ def train(
         dim=dim,
         width=width,
         norm=norm,
+        depth=depth,
+        pool=pool,
         alpha=alpha,
         optimizer=optimizer,
         lr=lr,

@@ -9,12 +9,24 @@ that mean as F(x)). Shapes: input (B, C, *spatial) with 2 or 3 spatial dims; ``p
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from ._layers import check_positive_int, check_spatial_dims, conv_layer, norm_layer
 
-BASE_CHANNELS = (64, 128, 256, 512)
+POOLS = ("mean", "max", "lse")
+
+
+def pool_patch_logits(patches: torch.Tensor, pool: str = "mean") -> torch.Tensor:
+    """(B, K, *patches) patch logits → (B,) image logits by ``pool`` (see PatchGANClassifier)."""
+    flat = patches.flatten(1)
+    if pool == "max":
+        return flat.amax(1)
+    if pool == "lse":
+        return torch.logsumexp(flat, 1) - math.log(flat.shape[1])
+    return flat.mean(1)
 
 
 class PatchGANClassifier(nn.Module):
@@ -29,6 +41,11 @@ class PatchGANClassifier(nn.Module):
         negative_slope: LeakyReLU slope.
         head_kernel_size: odd kernel of the final 1-channel convolution ("same" padding), so that
             a 16-voxel input still gives one patch. [inferred: the thesis does not give it]
+        depth: number of stride-2 convolutions (4 in the thesis; channels 64·2^k scaled by
+            ``width / 64``). Fewer layers give smaller patches: at 4 mm the thesis' 4 layers see
+            the whole brain from every patch (lesionlens' choice for coarse grids, not the thesis).
+        pool: how patch logits become the image logit: "mean" (thesis eq. 2.26), "max", or
+            "lse" (log-mean-exp, a smooth maximum that still spreads gradient over patches).
 
     Example:
         >>> net = PatchGANClassifier(spatial_dims=3, in_channels=1, width=8)
@@ -45,6 +62,8 @@ class PatchGANClassifier(nn.Module):
         norm: str = "batch",
         negative_slope: float = 0.2,
         head_kernel_size: int = 3,
+        depth: int = 4,
+        pool: str = "mean",
     ) -> None:
         super().__init__()
         check_spatial_dims(spatial_dims)
@@ -53,9 +72,15 @@ class PatchGANClassifier(nn.Module):
         check_positive_int("width", width)
         if check_positive_int("head_kernel_size", head_kernel_size) % 2 == 0:
             raise ValueError(f"head_kernel_size must be odd, got {head_kernel_size}")
+        if not 1 <= check_positive_int("depth", depth) <= 6:
+            raise ValueError(f"depth must be between 1 and 6, got {depth}")
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
         self.spatial_dims = spatial_dims
+        self.depth = depth
+        self.pool = pool
         conv = conv_layer(spatial_dims)
-        channels = [max(1, c * width // 64) for c in BASE_CHANNELS]
+        channels = [max(1, 64 * 2**k * width // 64) for k in range(depth)]
         blocks: list[nn.Module] = []
         previous = in_channels
         for index, current in enumerate(channels):
@@ -83,11 +108,11 @@ class PatchGANClassifier(nn.Module):
         return self.head(features)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Feature map → global logit (B,) = mean of the patch logits."""
-        return self.head(features).flatten(1).mean(1)
+        """Feature map → global logit (B,) pooled from the patch logits (mean by default)."""
+        return pool_patch_logits(self.head(features), self.pool)
 
     def patch_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, *spatial) → patch-logit map (B, out_channels, *spatial / 16)."""
+        """(B, C, *spatial) → patch-logit map (B, out_channels, *spatial / 2**depth)."""
         return self.head(self.features(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

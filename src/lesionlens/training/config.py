@@ -26,6 +26,8 @@ class TrainConfig:
     dim: int = 3
     width: int = 32
     norm: str | None = None  # batch | instance | none; None → the model's own default
+    depth: int | None = None  # PatchGAN stride-2 layers; None → 4 (thesis)
+    pool: str | None = None  # PatchGAN patch-logit pooling mean | max | lse; None → mean (thesis)
     alpha: float | None = None  # constraint weight α_A; None → thesis default for the attribution
     optimizer: str = "auto"  # auto: yogi (lr 1) for constrained methods, adam (1e-3) otherwise
     lr: float | None = None
@@ -68,6 +70,10 @@ class TrainConfig:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(self, name)}"
                 )
+        if self.model != "patchgan" and (self.depth is not None or self.pool is not None):
+            raise ValueError(
+                f"--depth and --pool are PatchGAN options; --model {self.model} has neither"
+            )
         if self.shape is not None:
             self.shape = tuple(int(s) for s in self.shape)
             if len(self.shape) != self.dim:

@@ -44,8 +44,9 @@ class Method:
         kw: dict[str, Any] = dict(
             spatial_dims=self.cfg.dim, in_channels=in_channels, width=self.cfg.width
         )
-        if self.cfg.norm is not None:
-            kw["norm"] = self.cfg.norm
+        for name in ("norm", "depth", "pool"):
+            if getattr(self.cfg, name) is not None:
+                kw[name] = getattr(self.cfg, name)
         return kw
 
     def step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
