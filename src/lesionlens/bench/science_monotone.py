@@ -417,17 +417,37 @@ def run_monotone_table(
         device=device,
     )
 
+    rows += tabular_rows(quick=quick, device=device, seed=seed)
+    return rows
+
+
+def tabular_rows(*, quick: bool, device: str = "cpu", seed: int = 0) -> list[dict[str, Any]]:
+    """Task (c): the MLP rows, plus ``monotonic-nn``'s monotone MLP on the same data and budget
+    when ``LESIONLENS_MONOTONIC_NN_PYTHON`` names an interpreter that has it."""
+    from .monotonic_nn import monotonic_nn_python, run_monotonic_nn_mlp
+
     table = tabular_task(n=2000 if quick else 20000, seed=seed)
-    mlp_depth = 4 if quick else 10
-    rows += run_task(
+    mlp_depth, mlp_width = (4, 32) if quick else (10, 64)
+    settings = TrainSettings(epochs=15 if quick else 200, lr=1e-3, batch_size=64, init_batch=256)
+    rows = run_task(
         "tabular-5class",
         f"mlp{mlp_depth}",
-        lambda: mlp(table.input_shape[0], table.n_classes, mlp_depth, width=32 if quick else 64),
+        lambda: mlp(table.input_shape[0], table.n_classes, mlp_depth, width=mlp_width),
         table,
-        TrainSettings(epochs=15 if quick else 200, lr=1e-3, batch_size=64, init_batch=256),
+        settings,
         seed=seed,
         device=device,
     )
+    python = monotonic_nn_python()
+    if python is not None:
+        result = run_monotonic_nn_mlp(
+            table, python=python, depth=mlp_depth, width=mlp_width, epochs=settings.epochs,
+            lr=settings.lr, batch_size=settings.batch_size, seed=seed,
+        )
+        rows.append({"task": "tabular-5class", "model": f"mlp{mlp_depth}",
+                     "variant": "monotonic-nn (airt MonoDense)", "init": "package default",
+                     **{k: result[k] for k in ("test_accuracy", "best_epoch", "diverged")},
+                     "epochs": settings.epochs, "seconds": result["seconds"]})
     return rows
 
 
