@@ -21,6 +21,8 @@ def test_demo_runs_end_to_end_on_a_tiny_cohort(tmp_path: Path) -> None:
         assert 0.0 <= metrics["dice_mean"] <= 1.0 and res[f"dice_{name}"] == round(
             metrics["dice_mean"], 3
         )
-    assert (out / "compare" / "compare.csv").is_file()
+    assert 0.0 <= res["dice_intensity_floor"] <= 1.0
+    compared = (out / "compare" / "compare.csv").read_text().splitlines()
+    assert len(compared) == 1 + len(DEMO_METHODS) + 1  # header, methods, intensity floor
     with pytest.raises(LesionLensInputError, match="exists"):
         demo(out, cohort={"n": 12, "voxel": 8}, say=lambda _: None)
