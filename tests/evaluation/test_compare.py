@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lesionlens.evaluation import compare, evaluate
-from lesionlens.evaluation.compare import to_markdown
+from lesionlens.evaluation.compare import _method_names, to_markdown
 
 from .conftest import write_maps
 
@@ -62,3 +62,10 @@ def test_compare_marks_significant_difference(evaluated, tmp_path):
 def test_compare_refuses_unevaluated_folder(tmp_path):
     with pytest.raises(ValueError, match="run `lesionlens evaluate`"):
         compare([tmp_path])
+
+
+def test_method_names_take_parent_folders_only_when_needed(tmp_path):
+    runs = tmp_path / "runs"
+    same_leaf = [runs / "unsup" / "maps-test", runs / "none" / "maps-test"]
+    assert _method_names(same_leaf) == ["unsup/maps-test", "none/maps-test"]
+    assert _method_names([tmp_path / "a", tmp_path / "b"]) == ["a", "b"]

@@ -3,7 +3,8 @@
 Each input is a maps folder already scored by :func:`~lesionlens.evaluation.evaluate` (it holds
 ``metrics.json``), or a run folder whose ``explain/`` or ``maps/`` subfolder is one; the first
 match of ``INPUT``, ``INPUT/explain``, ``INPUT/maps`` holding ``metrics.json`` is used, and the
-method is named after ``INPUT``'s folder name.
+method is named after ``INPUT``'s folder name, with as many parent folders as it takes to tell
+the inputs apart.
 
 Per-subject Dice of each method is compared with the reference method by a paired sign-flip
 permutation test (10,000 permutations, seeded) on the subjects both scored, Bonferroni-corrected
@@ -46,10 +47,13 @@ def resolve_evaluated(path: str | Path) -> Path:
 
 
 def _method_names(inputs: list[Path]) -> list[str]:
-    names = [p.resolve().name for p in inputs]
-    if len(set(names)) < len(names):
-        names = [str(p) for p in inputs]
-    return names
+    """The shortest trailing parts of the input paths that tell them apart ("unsup/maps-test")."""
+    parts = [p.resolve().parts for p in inputs]
+    for depth in range(1, max(len(q) for q in parts) + 1):
+        names = ["/".join(q[-depth:]) for q in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [str(p) for p in inputs]
 
 
 def _read_metrics(folder: Path) -> dict:
