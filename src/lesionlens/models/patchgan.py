@@ -3,8 +3,9 @@
 Four stride-2 convolutions (kernel 4) with 64-128-256-512 channels scaled by ``width / 64``,
 LeakyReLU(0.2), normalisation after every convolution but the first, then a 1-channel convolution
 giving one logit per patch. The image logit is the mean of the patch logits (thesis eq. 2.26 uses
-that mean as F(x)). Shapes: input (B, C, *spatial) with 2 or 3 spatial dims; ``patch_logits``
-(B, 1, *spatial / 16); ``forward`` (B,).
+that mean as F(x)); ``depth`` and ``pool`` change the number of stride-2 layers and the pooling
+(lesionlens options, defaults = thesis). Shapes: input (B, C, *spatial) with 2 or 3 spatial dims;
+``patch_logits`` (B, 1, *spatial / 2**depth); ``forward`` (B,).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class PatchGANClassifier(nn.Module):
         self.depth = depth
         self.pool = pool
         conv = conv_layer(spatial_dims)
-        channels = [max(1, 64 * 2**k * width // 64) for k in range(depth)]
+        channels = [width * 2**k for k in range(depth)]
         blocks: list[nn.Module] = []
         previous = in_channels
         for index, current in enumerate(channels):
