@@ -65,6 +65,14 @@ def demo(
             raise LesionLensInputError(f"{out}: exists; choose another folder or pass --overwrite")
         shutil.rmtree(out)
     coh = synth(out / "cohort", jobs=2, **cohort_opts)
+
+    def evaluate_test(folder: Path) -> dict[str, Any]:
+        """Score ``folder/maps-test`` at the max-F1 threshold of ``folder/maps-val``."""
+        return evaluate(
+            folder / "maps-test", coh, split="test", val_maps=folder / "maps-val",
+            threshold="val-f1",
+        )
+
     preview_montage(coh, coh / "preview.png")
     lap("cohort")
     maps_dirs = []
@@ -79,9 +87,7 @@ def demo(
                 split=split,
                 attribution=method.get("attribution", "g"),
             )
-        metrics = evaluate(
-            run / "maps-test", coh, split="test", val_maps=run / "maps-val", threshold="val-f1"
-        )
+        metrics = evaluate_test(run)
         result[f"dice_{name}"] = round(metrics["dice_mean"], 3)
         result[f"balanced_accuracy_{name}"] = round(metrics["balanced_accuracy"], 3)
         maps_dirs.append(run / "maps-test")
@@ -89,9 +95,7 @@ def demo(
     floor = out / "intensity-threshold"
     intensity_maps(coh, floor / "maps-val", split="val")
     intensity_maps(coh, floor / "maps-test", split="test")
-    metrics = evaluate(
-        floor / "maps-test", coh, split="test", val_maps=floor / "maps-val", threshold="val-f1"
-    )
+    metrics = evaluate_test(floor)
     result["dice_intensity_floor"] = round(metrics["dice_mean"], 3)
     compare([*maps_dirs, floor / "maps-test"], coh, out=out / "compare")
     report(
