@@ -48,6 +48,28 @@ def test_unsup_is_bce_of_healthy_gradients() -> None:
     assert int(parts["n_constrained"]) == 2
 
 
+def test_scale_free_unsup_divides_each_map_by_its_mean_magnitude() -> None:
+    model, x, y, _ = _toy()
+    brain = (torch.rand(4, 1, 32, 32) > 0.3).float()
+    loss, _ = create_constraint("unsup", scale_free=True)(model, x, y, brain=brain)
+    grads, inside = Gradient(model).attribute(x[y == 0]), brain[y == 0]
+    scale = (grads.abs() * inside).sum((1, 2, 3)) / inside.sum((1, 2, 3))
+    expected = attribution_bce(grads / scale.view(-1, 1, 1, 1), torch.zeros_like(grads), inside)
+    torch.testing.assert_close(loss, expected)
+    # the penalty no longer depends on the gradients' scale: scaling the head by 1000 (all
+    # gradients × 1000) leaves it unchanged, whereas the thesis' loss moves
+    plain, _ = create_constraint("unsup")(model, x, y)
+    free, _ = create_constraint("unsup", scale_free=True)(model, x, y)
+    with torch.no_grad():
+        model.head.weight.mul_(1000.0)
+    torch.testing.assert_close(create_constraint("unsup", scale_free=True)(model, x, y)[0], free)
+    assert not torch.allclose(create_constraint("unsup")(model, x, y)[0], plain)
+    # the shared-forward objective used in training applies it too
+    out = create_constraint("unsup", scale_free=True).classification_and_constraint(model, x, y)
+    torch.testing.assert_close(out["constraint"], free)
+    assert create_constraint("unsup", scale_free=True).get_config()["scale_free"] is True
+
+
 def test_sup_uses_masks_and_skips_unmasked_patients() -> None:
     model, x, y, mask = _toy()
     loss, parts = create_constraint("sup")(model, x, y, mask=mask)

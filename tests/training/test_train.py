@@ -171,3 +171,33 @@ def test_patchgan_depth_and_pool_reach_the_model_and_the_saved_run(
     assert yaml.safe_load((run / "config.yaml").read_text())["pool"] == "lse"
     with pytest.raises(ValueError, match="PatchGAN options"):
         TrainConfig(model="resnet18", depth=2)
+
+
+def test_scale_free_option_reaches_the_constraint_and_is_refused_without_one(
+    cube_cohort: Path, tmp_path: Path
+) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from lesionlens.cli.train_cmd import train as train_cmd
+
+    app = typer.Typer()
+    app.command("train")(train_cmd)
+    app.command("noop")(lambda: None)  # keeps "train" a subcommand
+    opts = ["--width", "8", "--batch-size", "4", "--max-epochs", "1", "--p-flip", "0",
+            "--p-intensity", "0", "--alpha", "1"]
+    runner = CliRunner()
+    ok = runner.invoke(
+        app, ["train", str(cube_cohort), str(tmp_path / "run"), "--method", "unsup",
+              "--scale-free", *opts]
+    )
+    assert ok.exit_code == 0, ok.output
+    cfg = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert cfg["method_options"] == {"scale_free": True}
+    refused = runner.invoke(
+        app, ["train", str(cube_cohort), str(tmp_path / "none"), "--scale-free", *opts]
+    )
+    assert refused.exit_code == 2 and "--scale-free applies to attribution constraints" in (
+        refused.output
+    )
+    assert not (tmp_path / "none").exists()

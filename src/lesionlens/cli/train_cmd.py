@@ -32,6 +32,11 @@ def train(
     alpha: float = typer.Option(
         None, help="Constraint weight α_A (default: thesis value for the attribution)."
     ),
+    scale_free: bool = typer.Option(
+        False,
+        "--scale-free/--no-scale-free",
+        help="Constrain A/mean|A| instead of raw attributions (lesionlens variant; use --alpha 1).",
+    ),
     optimizer: str = typer.Option(
         "auto",
         help="auto (yogi lr 1 if constrained, else adam 1e-3) | adam | yogi | adadelta | sgd.",
@@ -59,6 +64,13 @@ def train(
     """Train a healthy-vs-pathological classifier, optionally attribution-constrained (ch. 5)."""
     from ..training import TrainConfig
     from ..training import train as train_fn
+    from ..training.methods import METHODS
+
+    if scale_free and not METHODS.get(method).constrained:
+        raise ValueError(
+            f"--scale-free applies to attribution constraints (unsup, sup, unsup-tv, ross, "
+            f"erion), not --method {method}"
+        )
 
     cfg = TrainConfig(
         method=method,
@@ -84,6 +96,7 @@ def train(
         devices=devices,
         nodes=nodes,
         accelerator=accelerator,
+        method_options={"scale_free": True} if scale_free else {},
     )
     try:
         run = train_fn(cohort, out, cfg, resume=resume, overwrite=overwrite)

@@ -33,6 +33,12 @@ class AttributionConstraint:
         references: EG/IEG references; None → the other images of the minibatch (thesis [code]).
         seed / generator: random stream of the (reference, α) draws; successive calls advance
             it, and ``constraint.generator.manual_seed(s)`` restarts it.
+        scale_free: divide each constrained map by its mean |A| over the brain (detached) before
+            the penalty. lesionlens' variant, not the thesis: eq. 5.7 on raw gradients has no
+            scale of its own (BCE(σ(a), 0) ≈ log 2 + a/2 for small a keeps rewarding larger
+            negative gradients, inflating the logits), whereas on A/mean|A| it asks for the
+            *sign* of every voxel's attribution and is met by all-negative healthy maps
+            (docs/benchmarks.md). Use α ≈ 1 with it.
 
     The model's train/eval mode is left as is (BatchNorm in train mode, as in the thesis).
     """
@@ -47,8 +53,10 @@ class AttributionConstraint:
         references: References = None,
         seed: int | None = None,
         generator: torch.Generator | None = None,
+        scale_free: bool = False,
     ) -> None:
         self.attribution = check_training_attribution(attribution)
+        self.scale_free = bool(scale_free)
         self.weight = float(self.default_weight(self.attribution) if weight is None else weight)
         if not self.weight >= 0:
             raise ValueError(f"weight must be >= 0, got {weight!r}")
@@ -75,6 +83,7 @@ class AttributionConstraint:
             "weight": self.weight,
             "p0": self.p0,
             "seed": self.seed,
+            "scale_free": self.scale_free,
         }
 
     # --- subclass hooks -------------------------------------------------------------------
@@ -112,6 +121,8 @@ class AttributionConstraint:
 
     def _penalty_on(self, maps, select, y, mask, brain):
         pick = lambda t: None if t is None else t[select]  # noqa: E731
+        if self.scale_free:
+            maps = maps / mean_abs(maps, pick(brain)).detach()
         loss, parts = self.penalty(maps, y[select], pick(mask), pick(brain))
         return loss, {"constraint": loss.detach(), **parts, "n_constrained": select.sum()}
 
@@ -166,6 +177,14 @@ class AttributionConstraint:
         bce = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
         loss = bce + self.weight * constraint
         return {"loss": loss, "bce": bce.detach(), "logits": logits.detach(), **parts}
+
+
+def mean_abs(maps: torch.Tensor, brain: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-image mean |A| over the brain (all voxels without ``brain``), shaped to broadcast
+    against ``maps`` (B, C, *spatial) → (B, 1, 1, ...); floored at 1e-12."""
+    weight = torch.ones_like(maps) if brain is None else brain.to(maps.dtype).expand_as(maps)
+    total = (maps.abs() * weight).flatten(1).sum(1) / weight.flatten(1).sum(1).clamp_min(1)
+    return total.clamp_min(1e-12).view((-1,) + (1,) * (maps.ndim - 1))
 
 
 def _global_logit(output: torch.Tensor) -> torch.Tensor:
