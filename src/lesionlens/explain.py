@@ -168,7 +168,7 @@ def explain(
             image, affine = read_image(s.images)
             amap, logit = subject_map(
                 model, image, tuple(cfg.shape), attribution, dim=cfg.dim, seed=cfg.seed,
-                **(options or {}),
+                **options,
             )
             write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", amap, affine)
             rows.append(_prediction_row(s, logit))
