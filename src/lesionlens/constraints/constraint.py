@@ -121,9 +121,10 @@ class AttributionConstraint:
 
     def _penalty_on(self, maps, select, y, mask, brain):
         pick = lambda t: None if t is None else t[select]  # noqa: E731
+        brain = pick(brain)
         if self.scale_free:
-            maps = maps / mean_abs(maps, pick(brain)).detach()
-        loss, parts = self.penalty(maps, y[select], pick(mask), pick(brain))
+            maps = maps / mean_abs(maps, brain).detach()
+        loss, parts = self.penalty(maps, y[select], pick(mask), brain)
         return loss, {"constraint": loss.detach(), **parts, "n_constrained": select.sum()}
 
     def __call__(
