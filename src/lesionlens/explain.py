@@ -144,13 +144,21 @@ def explain(
     attribution: str = "g",
     overwrite: bool = False,
     options: dict | None = None,
+    smooth_mm: float = 0.0,
+    positive: bool = False,
     on_subject=None,
 ) -> Path:
     """Write the maps directory ``out`` for ``split`` of ``cohort`` with ``run``'s model.
 
     ``options`` go to the attribution method (e.g. ``{"n_steps": 30}`` for IG, ``{"steps": 200}``
-    for the counterfactual)."""
+    for the counterfactual). ``positive`` / ``smooth_mm`` (Gaussian FWHM in mm) post-process each
+    map (:mod:`lesionlens.map_filters`; default none, as the thesis) and are recorded in
+    ``explain.yaml``."""
+    from .evaluation.segmentation import voxel_spacing
+    from .map_filters import check_smoothing, filter_map
     from .training import load_run
+
+    check_smoothing(smooth_mm)
 
     cfg, model = load_run(run)
     coh = read_manifest(cohort)
@@ -170,6 +178,10 @@ def explain(
                 model, image, tuple(cfg.shape), attribution, dim=cfg.dim, seed=cfg.seed,
                 **options,
             )
+            if positive or smooth_mm > 0:
+                amap = filter_map(
+                    amap, voxel_spacing(affine), smooth_fwhm_mm=smooth_mm, positive=positive
+                )
             write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", amap, affine)
             rows.append(_prediction_row(s, logit))
             if on_subject is not None:
@@ -178,6 +190,7 @@ def explain(
         (tmp / "explain.yaml").write_text(
             f"run: {Path(run).resolve()}\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
             f"attribution: {attribution}\nseed: {cfg.seed}\n"
+            f"positive_part: {str(positive).lower()}\nsmooth_fwhm_mm: {float(smooth_mm)}\n"
         )
     return Path(out)
 

@@ -115,6 +115,12 @@ def explain(
     attribution: str = typer.Option(
         "g", help="g | ixg | ig | eg | ieg | gradcam | occlusion | counterfactual."
     ),
+    smooth_mm: float = typer.Option(
+        0.0, "--smooth-mm", help="Gaussian smoothing of each map, FWHM in mm (0 = none)."
+    ),
+    positive: bool = typer.Option(
+        False, "--positive", help="Keep only the evidence for pathology (negatives → 0)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
 ) -> None:
     """Write per-subject lesion maps (NIfTI, positive = pathology) and predictions.csv."""
@@ -131,6 +137,8 @@ def explain(
             split=split,
             attribution=attribution,
             overwrite=overwrite,
+            smooth_mm=smooth_mm,
+            positive=positive,
             on_subject=lambda s: bar.advance(task),
         )
     console.print(f"maps written to [bold]{out}[/bold]")
