@@ -84,6 +84,15 @@ def test_maps_are_matched_to_their_run(study):
     assert random.run is None and random.label == "random"
 
 
+def test_run_less_maps_with_a_generic_name_keep_their_parent(study, tmp_path):
+    import shutil
+
+    floor = tmp_path / "intensity-threshold" / "maps-test"
+    shutil.copytree(study["random"], floor)
+    found = resolve_inputs([floor, study["random"]])
+    assert [m.label for m in found.maps] == ["intensity-threshold/maps-test", "random"]
+
+
 def test_maps_saved_inside_a_run_are_found(study, tmp_path):
     run = tmp_path / "run"
     run.mkdir()

@@ -7,7 +7,8 @@ How inputs are matched:
   ``maps/`` folder, the layout ``compare`` accepts) are picked up as that run's maps.
 * A **maps directory** holds ``maps/`` (output of ``explain``). Its ``explain.yaml`` records the
   run, cohort, split and attribution; when the recorded run is also an input, the maps are shown
-  under that run's name. Otherwise they are named after their folder.
+  under that run's name. Otherwise they are named after their folder (``parent/maps-test`` for
+  the generic names ``maps*`` and ``explain``).
 * The **cohort** is the ``cohort`` argument, else the one recorded in the maps folders'
   ``explain.yaml`` (or ``metrics.json``); maps from several cohorts are refused.
 """
@@ -103,6 +104,12 @@ def _unique_labels(items: list, base: list[str]) -> None:
         item.label = f"{item.path.parent.name}/{name}" if clash else name
 
 
+def _maps_base_name(path: Path) -> str:
+    """A run-less maps folder's name; ``parent/name`` for generic names ("maps-test")."""
+    generic = path.name == "explain" or path.name.startswith("maps")
+    return f"{path.parent.name}/{path.name}" if generic else path.name
+
+
 def resolve_inputs(paths: list[str | Path]) -> ReportInputs:
     """Classify ``paths`` into runs and maps folders and match them (see module doc).
 
@@ -138,7 +145,7 @@ def resolve_inputs(paths: list[str | Path]) -> ReportInputs:
     _unique_labels(found.runs, [r.path.name for r in found.runs])
     maps_base = []
     for m in found.maps:
-        name = m.run.label if m.run is not None else m.path.name
+        name = m.run.label if m.run is not None else _maps_base_name(m.path)
         attribution = m.explain.get("attribution")
         maps_base.append(f"{name} ({attribution})" if attribution and m.run else name)
     _unique_labels(found.maps, maps_base)
