@@ -11,7 +11,9 @@ labels from the 0.1 % rule, class-balanced draws), because on this cohort size a
 memorises its 96 training volumes (docs/benchmarks.md). The constraint is lesionlens'
 scale-free unsup (``scale_free=True``: BCE on A/mean|A|, α = 1), which on this cohort beats the
 thesis' raw-gradient loss (Dice 0.26 vs 0.21 at its best α, 1e2) and keeps the classifier's BCE
-falling; Adam for both, since Yogi at lr 1 diverges on these phantoms.
+falling; Adam for both, since Yogi at lr 1 diverges on these phantoms. Both methods' maps are
+post-processed alike (positive part, Gaussian FWHM 20 mm; ``DEMO_MAP_FILTERS``), which lifts the
+Dice of both (unsup 0.26 → 0.40, none 0.16 → 0.37 on the demo's test split).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ DEMO_METHODS: dict[str, dict[str, Any]] = {
     "unsup": dict(method="unsup", attribution="g", alpha=1.0, method_options={"scale_free": True}),
     "none": dict(method="none"),
 }
+# Both methods' maps get the same post-processing (lesionlens.map_filters): the positive part,
+# then a Gaussian of FWHM 20 mm (5 voxels at 4 mm) that bridges the stride-2 checkerboard of a
+# gradient map; the intensity floor stays raw (smoothing lowers its Dice: docs/benchmarks.md).
+DEMO_MAP_FILTERS: dict[str, Any] = dict(positive=True, smooth_mm=20.0)
 DEMO_TRAINING: dict[str, Any] = dict(
     dim=2, slices="brain", width=32, optimizer="adam", max_epochs=4, min_epochs=4, patience=4,
     batch_size=8, seed=0,
@@ -88,6 +94,7 @@ def demo(
                 run / f"maps-{split}",
                 split=split,
                 attribution=method.get("attribution", "g"),
+                **DEMO_MAP_FILTERS,
             )
         metrics = evaluate_test(run)
         result[f"dice_{name}"] = round(metrics["dice_mean"], 3)
