@@ -43,6 +43,30 @@ def test_counterfactual_is_zero_for_images_already_healthy():
     assert alpha.abs().max() == 0
 
 
+class _MeanHead(nn.Module):
+    """Identity features, head M(f) = c · mean(f) + 1: ∂M/∂f_i = c / N for N elements."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.c = c
+
+    def forward_features(self, x):
+        return x
+
+    def forward_head(self, f):
+        return self.c * f.flatten(1).mean(1) + 1.0
+
+
+@pytest.mark.parametrize("n", [10, 10_000])
+def test_l1_weighs_the_mean_of_alpha_so_lambda_does_not_depend_on_size(n: int):
+    x = torch.zeros(2, 1, n)
+    # gradient c/N against λ/N: α grows when c > λ, whatever N (with a sum it would need c/N > λ)
+    grows = counterfactual(_MeanHead(2.0), x, margin=-1.0, lam=1.0, steps=50, lr=0.1)
+    assert (grows > 0).all()
+    stays = counterfactual(_MeanHead(0.5), x, margin=-1.0, lam=1.0, steps=50, lr=0.1)
+    assert stays.abs().max() == 0
+
+
 def test_maps_are_channels_first_and_can_be_laid_out_channels_last():
     model, x = _model_with_offset(+1.0)
     maps = counterfactual_maps(model, x, steps=3, lr=0.01, margin=-100.0)

@@ -1,7 +1,11 @@
 """Counterfactual explanations on the interpretable features (thesis ch. 6 §IV.2, Eqs 6.15–6.16).
 
 With f = C(x), find α ≥ 0 shaped like f such that M(f − α) < m (margin m ≤ 0) by Adam on
-min_α M(f − α) + λ‖α‖₁ (Wachter et al. 2017), projecting α onto α ≥ 0 after every step.
+min_α M(f − α) + λ‖α‖₁ (Wachter et al. 2017), projecting α onto α ≥ 0 after every step. As in
+the thesis' code (``nn.L1Loss(reduction="mean")``), ‖α‖₁ is the *mean* |α| over each sample's
+elements, so λ compares with the per-element gradient of M times the number of elements and the
+same λ serves any input size (with a sum, λ = 1e-4 outweighs every ∂M/∂f of a mean-pooled
+PatchGAN on a 2-D slice and α stays 0).
 For a monotone M a non-negative α always exists, and each of its K channels is an anomaly map
 (positive = evidence for pathology). Thesis values: Adam lr 1e-5, m = −15, λ = 1e-4.
 """
@@ -42,7 +46,7 @@ def counterfactual(
         model: exposes ``forward_features`` (x → f) and ``forward_head`` (f → logits (B,)).
         x: images (B, C, *spatial).
         margin: target logit m ≤ 0.
-        lam: λ of the L1 penalty, summed over each sample's α.
+        lam: λ of the L1 penalty on the mean |α| of each sample.
         steps: iteration cap.
         lr: Adam learning rate.
         seed: random seed.
@@ -77,7 +81,8 @@ def _search(model: nn.Module, x: Tensor, margin: float, lam: float, steps: int, 
             done = logits.detach() < margin
             if bool(done.all()):
                 break
-            objective = logits.sum() + lam * alpha.abs().sum()
+            l1 = alpha.flatten(1).mean(1)  # = mean |α| on α ≥ 0, with gradient λ/N at α = 0
+            objective = logits.sum() + lam * l1.sum()
             (alpha.grad,) = torch.autograd.grad(objective, alpha)
             previous = alpha.detach().clone()
             optimiser.step()
