@@ -41,6 +41,43 @@ def test_classifier_3d_and_resnet_backbones():
     assert resnet(torch.randn(2, 1, 32, 32)).shape == (2,)
 
 
+@pytest.mark.parametrize("pool", ["mean", "max", "lse"])
+def test_patch_pooling_and_depth_keep_the_head_monotone(pool: str):
+    from lesionlens.models.patchgan import pool_patch_logits
+
+    torch.manual_seed(0)
+    method = build_monotone_method("monotone", 2, 1, width=4, depth=2, pool=pool)
+    head = method.model.head
+    assert head.pool == pool and head.min_size == 8
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in head.modules()) == 3  # 2 strided + logit
+    assert check_monotone(head, (8, 32, 32), n_samples=2).ok
+    f = torch.randn(2, 8, 32, 32)
+    with torch.no_grad():
+        want = pool_patch_logits(head.layers(f), pool)
+        assert torch.allclose(head(f), want)
+        assert (head(-f.abs()) <= 1e-6).all()  # sign calibration: f ≤ 0 → M(f) ≤ 0
+
+
+def test_encoder_options_remove_the_norm_and_the_last_activation():
+    plain = build_monotone_method(
+        "monotone", 2, 1, width=4, encoder_norm="none", encoder_last_activation=False
+    )
+    kinds = [type(m).__name__ for m in plain.model.encoder.layers]
+    assert kinds == ["Conv2d", "LeakyReLU", "Conv2d"]
+    thesis = build_monotone_method("monotone", 2, 1, width=4)
+    kinds = [type(m).__name__ for m in thesis.model.encoder.layers]
+    assert kinds == ["Conv2d", "InstanceNorm2d", "LeakyReLU"] * 2
+    assert plain.model.get_config()["encoder_norm"] == "none"
+    x = -torch.rand(1, 1, 32, 32)
+    assert (plain.model.forward_features(x) < 0).any()  # strongly negative features allowed
+    with pytest.raises(ValueError, match="encoder norm"):
+        build_monotone_method("monotone", 2, 1, encoder_norm="batch")
+    with pytest.raises(ValueError, match="patchgan backbone"):
+        build_monotone_method("monotone", 2, 1, "resnet18", pool="max")
+    with pytest.raises(ValueError, match="pool must be"):
+        build_monotone_method("monotone", 2, 1, pool="median")
+
+
 def test_methods_differ_only_where_the_thesis_says():
     mono = build_monotone_method("monotone", 2, 1, width=4)
     base = build_monotone_method("monotone-baseline", 2, 1, width=4)

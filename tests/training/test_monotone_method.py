@@ -25,6 +25,28 @@ def test_monotone_methods_train(tmp_path: Path, method: str) -> None:
     assert report.ok is (method == "monotone"), report.reasons
 
 
+def test_monotone_options_are_saved_reloaded_and_refused_elsewhere(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lesionlens.cli import app
+
+    cohort = make_cube_cohort(tmp_path / "c", n=8, shape=(32, 32, 32))
+    args = ["train", str(cohort), str(tmp_path / "run"), "--method", "monotone", "--width", "8",
+            "--max-epochs", "1", "--batch-size", "4", "--depth", "2", "--pool", "max",
+            "--encoder-norm", "none", "--no-encoder-last-activation"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    cfg, model = load_run(tmp_path / "run")
+    assert cfg.depth == 2 and cfg.pool == "max"
+    assert cfg.method_options == {"encoder_norm": "none", "encoder_last_activation": False}
+    assert model.head.pool == "max" and model.get_config()["encoder_last_activation"] is False
+    assert check_monotone(model.head, (8, *cfg.shape)).ok
+    res = CliRunner().invoke(app, ["train", str(cohort), str(tmp_path / "r2"), "--method",
+                                   "none", "--encoder-norm", "none"])
+    assert res.exit_code == 2 and "--encoder-norm" in res.stderr
+    assert not (tmp_path / "r2").exists()
+
+
 def test_counterfactual_maps_are_4d_channels_last(tmp_path: Path) -> None:
     cohort = make_cube_cohort(tmp_path / "c", n=8, shape=(30, 30, 30))
     run = train(cohort, tmp_path / "run", TrainConfig(method="monotone", **FAST), progress=False)

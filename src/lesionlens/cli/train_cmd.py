@@ -37,6 +37,14 @@ def train(
         "--scale-free/--no-scale-free",
         help="Constrain A/mean|A| instead of raw attributions (lesionlens variant; use --alpha 1).",
     ),
+    encoder_norm: str = typer.Option(
+        None, help="Monotone methods: encoder normalisation instance (thesis) | none."
+    ),
+    encoder_last_activation: bool = typer.Option(
+        None,
+        "--encoder-last-activation/--no-encoder-last-activation",
+        help="Monotone methods: LeakyReLU on the interpretable features (thesis: yes).",
+    ),
     optimizer: str = typer.Option(
         "auto",
         help="auto (yogi lr 1 if constrained, else adam 1e-3) | adam | yogi | adadelta | sgd.",
@@ -64,13 +72,23 @@ def train(
     """Train a healthy-vs-pathological classifier, optionally attribution-constrained (ch. 5)."""
     from ..training import TrainConfig
     from ..training import train as train_fn
-    from ..training.methods import METHODS
+    from ..training.methods import METHODS, MonotoneTraining
 
-    if scale_free and not METHODS.get(method).constrained:
+    method_cls = METHODS.get(method)
+    if scale_free and not method_cls.constrained:
         raise ValueError(
             f"--scale-free applies to attribution constraints (unsup, sup, unsup-tv, ross, "
             f"erion), not --method {method}"
         )
+    method_options: dict = {"scale_free": True} if scale_free else {}
+    encoder = {"encoder_norm": encoder_norm, "encoder_last_activation": encoder_last_activation}
+    encoder = {k: v for k, v in encoder.items() if v is not None}
+    if encoder and not issubclass(method_cls, MonotoneTraining):
+        raise ValueError(
+            "--encoder-norm and --encoder-last-activation apply to --method monotone, "
+            f"monotone-baseline and monotone-baseline-c, not --method {method}"
+        )
+    method_options |= encoder
 
     cfg = TrainConfig(
         method=method,
@@ -96,7 +114,7 @@ def train(
         devices=devices,
         nodes=nodes,
         accelerator=accelerator,
-        method_options={"scale_free": True} if scale_free else {},
+        method_options=method_options,
     )
     try:
         run = train_fn(cohort, out, cfg, resume=resume, overwrite=overwrite)

@@ -2,7 +2,8 @@
 
 ``patchgan``: a PatchGAN-like stack (Isola et al. 2017; the thesis uses the 3-D 70×70 variant
 with 64/128/256/512 channels): stride-2 convolutions of width·2^i channels with LeakyReLU(0.2)
-and InstanceNorm, a 1-channel convolution giving a logit map, and its global mean.
+and InstanceNorm, a 1-channel convolution giving a logit map, and its global mean (thesis) or
+maximum / log-mean-exp — all three non-decreasing in every patch logit, so M stays monotone.
 ``resnet18`` … ``resnet152``: MONAI ResNets with one output logit.
 Every backbone maps (B, C, *spatial) to logits (B,).
 """
@@ -16,6 +17,7 @@ from ..registry import Registry
 from .encoder import _CONV, _INSTANCE_NORM, check_spatial_dims
 
 BACKBONES: Registry = Registry("monotone backbone")
+PATCH_POOLS = ("mean", "max", "lse")
 
 
 class PatchStack(nn.Module):
@@ -27,15 +29,28 @@ class PatchStack(nn.Module):
         width: channels of the first convolution, doubled at every stride-2 layer.
         num_layers: stride-2 convolutions; inputs need at least 2**(num_layers + 1) voxels per
             axis (the last InstanceNorm needs more than one voxel).
+        pool: patch-logit pooling, ``mean`` (thesis) | ``max`` | ``lse``.
     """
 
-    def __init__(self, spatial_dims: int, in_channels: int, width: int = 8, num_layers: int = 4):
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        width: int = 8,
+        num_layers: int = 4,
+        pool: str = "mean",
+    ):
         super().__init__()
         check_spatial_dims(spatial_dims)
         if width < 1 or num_layers < 1:
             raise LesionLensInputError(
                 f"width and num_layers must be ≥ 1, got {width} and {num_layers}"
             )
+        if pool not in PATCH_POOLS:
+            raise LesionLensInputError(
+                f"pool must be one of {', '.join(PATCH_POOLS)}, got {pool!r}"
+            )
+        self.pool = pool
         conv, norm = _CONV[spatial_dims], _INSTANCE_NORM[spatial_dims]
         layers: list[nn.Module] = [conv(in_channels, width, 4, stride=2, padding=1)]
         layers.append(nn.LeakyReLU(0.2))
@@ -56,12 +71,17 @@ class PatchStack(nn.Module):
             raise LesionLensInputError(
                 f"PatchStack needs ≥ {self.min_size} voxels per axis, got {tuple(x.shape[2:])}"
             )
-        return self.layers(x).flatten(1).mean(1)
+        from ..models.patchgan import pool_patch_logits
+
+        return pool_patch_logits(self.layers(x), self.pool)
 
 
 @BACKBONES.register("patchgan")
-def patchgan(spatial_dims: int, in_channels: int, width: int = 8) -> nn.Module:
-    return PatchStack(spatial_dims, in_channels, width=width)
+def patchgan(
+    spatial_dims: int, in_channels: int, width: int = 8, depth: int = 4, pool: str = "mean"
+) -> nn.Module:
+    """PatchStack with ``depth`` stride-2 layers and ``pool`` patch pooling."""
+    return PatchStack(spatial_dims, in_channels, width=width, num_layers=depth, pool=pool)
 
 
 def _monai_resnet(depth: int):

@@ -32,6 +32,8 @@ class InterpretableMonotoneClassifier(nn.Module):
         encoder_channels: K, the interpretable feature channels.
         monotone: convert the backbone with ``make_monotone`` (False for the baselines).
         width: width of a named PatchGAN backbone.
+        backbone_options: extra keywords of a named backbone (PatchGAN: ``depth``, ``pool``).
+        encoder_norm, encoder_last_activation: see :class:`InterpretableEncoder`.
 
     Example:
         >>> import torch
@@ -48,8 +50,12 @@ class InterpretableMonotoneClassifier(nn.Module):
         encoder_channels: int = 8,
         monotone: bool = True,
         width: int = 8,
+        backbone_options: dict | None = None,
+        encoder_norm: str = "instance",
+        encoder_last_activation: bool = True,
     ) -> None:
         super().__init__()
+        backbone_options = dict(backbone_options or {})
         self.config = {
             "spatial_dims": spatial_dims,
             "in_channels": in_channels,
@@ -59,14 +65,24 @@ class InterpretableMonotoneClassifier(nn.Module):
             "encoder_channels": encoder_channels,
             "monotone": monotone,
             "width": width,
+            "backbone_options": backbone_options,
+            "encoder_norm": encoder_norm,
+            "encoder_last_activation": encoder_last_activation,
         }
-        self.encoder = InterpretableEncoder(spatial_dims, in_channels, encoder_channels)
+        self.encoder = InterpretableEncoder(
+            spatial_dims,
+            in_channels,
+            encoder_channels,
+            norm=encoder_norm,
+            last_activation=encoder_last_activation,
+        )
         if isinstance(monotone_backbone, str):
             backbone = BACKBONES.create(
                 monotone_backbone,
                 spatial_dims=spatial_dims,
                 in_channels=encoder_channels,
                 width=width,
+                **backbone_options,
             )
         elif isinstance(monotone_backbone, nn.Module):
             backbone = monotone_backbone
@@ -127,6 +143,10 @@ def build_monotone_method(
     input_size: Sequence[int] | None = None,
     init: str = "propagation",
     seed: int = 0,
+    depth: int | None = None,
+    pool: str | None = None,
+    encoder_norm: str = "instance",
+    encoder_last_activation: bool = True,
 ) -> MonotoneMethod:
     """Build ``monotone`` | ``monotone-baseline`` | ``monotone-baseline-c``.
 
@@ -141,12 +161,29 @@ def build_monotone_method(
             with ``init`` on an N(0, 1) batch of that size.
         init: a name from ``INITS`` (``propagation``, ``kaiming``, ``xavier``, ``lsuv``).
         seed: seed of the initialisation.
+        depth, pool: stride-2 layers and patch pooling of a named ``patchgan`` backbone (thesis:
+            4, mean); ``None`` keeps the default.
+        encoder_norm, encoder_last_activation: the encoder's normalisation and last activation
+            (thesis: ``"instance"``, ``True``; see :class:`InterpretableEncoder`).
     """
     is_monotone, constrained, uses_grad = _METHODS.get(name)
     if alpha_grad < 0:
         raise LesionLensInputError(f"alpha_grad must be ≥ 0, got {alpha_grad}")
+    backbone_options = {k: v for k, v in (("depth", depth), ("pool", pool)) if v is not None}
+    if backbone_options and backbone != "patchgan":
+        raise LesionLensInputError(
+            f"depth and pool are options of the patchgan backbone, not of {backbone!r}"
+        )
     model = InterpretableMonotoneClassifier(
-        spatial_dims, in_channels, backbone, encoder_channels, monotone=is_monotone, width=width
+        spatial_dims,
+        in_channels,
+        backbone,
+        encoder_channels,
+        monotone=is_monotone,
+        width=width,
+        backbone_options=backbone_options,
+        encoder_norm=encoder_norm,
+        encoder_last_activation=encoder_last_activation,
     )
     if input_size is not None:
         INITS.get(init)(model, (in_channels, *input_size), batch_size=2, seed=seed)

@@ -6,6 +6,11 @@ followed by InstanceNorm and LeakyReLU (a single block for the initialisation ex
 Convolution biases are zero by construction (no bias), and InstanceNorm has no affine shift,
 otherwise the negativity loss L_nF could be met by a learned negative offset.
 [GAP] f is taken after the last LeakyReLU unless ``last_activation=False``.
+
+Both defaults follow the thesis' text, but together they stop the classifier from learning on
+lesionlens' phantoms: InstanceNorm gives every image's channels the same mean, and the last
+LeakyReLU (slope 0.01) shrinks negative features 100×, so healthy images cannot reach a clearly
+negative logit. ``norm="none"`` with ``last_activation=False`` trains (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ..errors import LesionLensInputError
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 _INSTANCE_NORM = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
+ENCODER_NORMS = ("instance", "none")
 
 
 def check_spatial_dims(spatial_dims: int) -> int:
@@ -37,6 +43,7 @@ class InterpretableEncoder(nn.Module):
             initialisation experiments).
         negative_slope: LeakyReLU slope.
         last_activation: apply the last LeakyReLU to f.
+        norm: ``"instance"`` (thesis; no affine) or ``"none"`` after each convolution.
     """
 
     def __init__(
@@ -47,11 +54,16 @@ class InterpretableEncoder(nn.Module):
         kernel_sizes: Sequence[int] = (7, 3),
         negative_slope: float = 0.01,
         last_activation: bool = True,
+        norm: str = "instance",
     ) -> None:
         super().__init__()
         check_spatial_dims(spatial_dims)
         if any(k < 1 or k % 2 == 0 for k in kernel_sizes) or not kernel_sizes:
             raise LesionLensInputError(f"kernel_sizes must be odd and ≥ 1, got {kernel_sizes!r}")
+        if norm not in ENCODER_NORMS:
+            raise LesionLensInputError(
+                f"encoder norm must be one of {', '.join(ENCODER_NORMS)}, got {norm!r}"
+            )
         if in_channels < 1 or channels < 1:
             raise LesionLensInputError(
                 f"in_channels and channels must be ≥ 1, got {in_channels} and {channels}"
@@ -63,7 +75,8 @@ class InterpretableEncoder(nn.Module):
                     in_channels if i == 0 else channels, channels, k, padding=k // 2, bias=False
                 )
             )
-            layers.append(_INSTANCE_NORM[spatial_dims](channels, affine=False))
+            if norm == "instance":
+                layers.append(_INSTANCE_NORM[spatial_dims](channels, affine=False))
             if last_activation or i < len(kernel_sizes) - 1:
                 layers.append(nn.LeakyReLU(negative_slope))
         self.layers = nn.Sequential(*layers)

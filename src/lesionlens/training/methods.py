@@ -129,8 +129,9 @@ class SupervisedUNet(Method):
 class MonotoneTraining(Method):
     """Thesis ch. 6: encoder C + monotone M, L = BCE + L_nF + L_dF + α_G‖∂F/∂C‖₁ (``monotone``),
     and the ablations ``monotone-baseline`` (not monotone, BCE only) and ``monotone-baseline-c``
-    (not monotone, with L_nF + L_dF). ``cfg.width`` is M's width; ``method_options`` may set
-    ``backbone``, ``encoder_channels``, ``alpha_grad``, ``init``."""
+    (not monotone, with L_nF + L_dF). ``cfg.width`` is M's width, ``cfg.depth`` / ``cfg.pool``
+    those of its PatchGAN; ``method_options`` may set ``backbone``, ``encoder_channels``,
+    ``alpha_grad``, ``init``, ``encoder_norm``, ``encoder_last_activation``."""
 
     name = ""
 
@@ -146,6 +147,8 @@ class MonotoneTraining(Method):
             width=self.cfg.width,
             input_size=self.cfg.shape,
             seed=self.cfg.seed,
+            depth=self.cfg.depth,
+            pool=self.cfg.pool,
             **opts,
         )
 
