@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -98,6 +99,62 @@ def training_references(subjects: list[Subject], cfg, n: int = 16) -> torch.Tens
     return torch.from_numpy(np.stack(refs))
 
 
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["n_steps=30", "lr=1e-2", "relu=true"]`` → ``{"n_steps": 30, "lr": 0.01, "relu": True}``
+    (int, then float, then true/false, else the word)."""
+    from .errors import LesionLensInputError
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise LesionLensInputError(f"--option {pair!r}: expected KEY=VALUE, e.g. n_steps=30")
+        options[key.strip()] = _scalar(value.strip())
+    return options
+
+
+def _scalar(text: str) -> int | float | bool | str:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def check_options(attribution: str, options: dict[str, Any]) -> None:
+    """Refuse, before any work, options that ``attribution`` does not take (one line)."""
+    import inspect
+
+    from .errors import LesionLensInputError
+
+    if "seed" in options:
+        raise LesionLensInputError(
+            "--option seed: the seed is the run's (config.yaml), not an option"
+        )
+    if attribution == "counterfactual":
+        from .monotone import counterfactual
+
+        allowed = set(inspect.signature(counterfactual).parameters) - {"model", "x", "seed"}
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise LesionLensInputError(
+                f"unknown option(s) {unknown} for attribution 'counterfactual'; expected some of "
+                f"{sorted(allowed)}"
+            )
+    elif attribution != "intensity":
+        from .attributions import split_kwargs
+
+        split_kwargs(attribution, {k: v for k, v in options.items() if k != "references"})
+
+
+def _recordable(options: dict) -> dict[str, Any]:
+    """The scalar options (numbers, words, booleans), for ``explain.yaml``."""
+    return {k: v for k, v in options.items() if isinstance(v, int | float | str | bool)}
+
+
 def _prediction_row(subject: Subject, logit: float) -> list:
     """One ``predictions.csv`` row: subject_id, label, logit, prob (stable sigmoid), pred."""
     from scipy.special import expit
@@ -154,6 +211,8 @@ def explain(
     for the counterfactual). ``positive`` / ``smooth_mm`` (Gaussian FWHM in mm) post-process each
     map (:mod:`lesionlens.map_filters`; default none, as the thesis) and are recorded in
     ``explain.yaml``."""
+    import yaml
+
     from .evaluation.segmentation import voxel_spacing
     from .map_filters import check_smoothing, filter_map
     from .training import load_run
@@ -167,6 +226,8 @@ def explain(
         raise ValueError(f"split {split!r} of {cohort} has no subjects; choose train, val or test")
     torch.manual_seed(cfg.seed)
     options = dict(options or {})
+    check_options(attribution, options)
+    recorded = _recordable(options)
     if attribution in ("eg", "ieg") and "references" not in options:
         options["references"] = training_references(coh.split("train"), cfg)
     rows = []
@@ -191,6 +252,7 @@ def explain(
             f"run: {Path(run).resolve()}\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
             f"attribution: {attribution}\nseed: {cfg.seed}\n"
             f"positive_part: {str(positive).lower()}\nsmooth_fwhm_mm: {float(smooth_mm)}\n"
+            + yaml.safe_dump({"options": recorded})
         )
     return Path(out)
 

@@ -81,3 +81,30 @@ def test_explain_filters_and_records_them(tmp_path: Path) -> None:
                                    "--smooth-mm", "-2"])
     assert res.exit_code == 2 and "--smooth-mm" in res.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_explain_options_are_parsed_checked_and_recorded(tmp_path: Path) -> None:
+    from lesionlens.explain import parse_options
+
+    assert parse_options(["n_steps=30", "margin=-15", "lr=1e-2", "relu=true"]) == {
+        "n_steps": 30, "margin": -15, "lr": 0.01, "relu": True,
+    }
+    with pytest.raises(LesionLensInputError, match="KEY=VALUE"):
+        parse_options(["n_steps"])
+    cohort = make_cube_cohort(tmp_path / "cohort")
+    fast = dict(width=8, batch_size=4, p_intensity=0.0, p_flip=0.0, min_epochs=1, max_epochs=1)
+    run = train(cohort, tmp_path / "run", TrainConfig(**fast), progress=False)
+    res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "ig"),
+                                   "--attribution", "ig", "--option", "n_steps=4"])
+    assert res.exit_code == 0, res.output
+    assert yaml.safe_load((tmp_path / "ig" / "explain.yaml").read_text())["options"] == {
+        "n_steps": 4
+    }
+    for bad in (["--option", "n_step=4"], ["--option", "seed=3"]):
+        res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "bad"),
+                                       "--attribution", "ig", *bad])
+        assert res.exit_code == 2 and ("n_step" in res.stderr or "seed" in res.stderr)
+        assert not (tmp_path / "bad").exists()
+    res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "bad"),
+                                   "--attribution", "counterfactual", "--option", "margn=0"])
+    assert res.exit_code == 2 and "margn" in res.stderr

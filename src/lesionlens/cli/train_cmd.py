@@ -133,6 +133,12 @@ def explain(
     attribution: str = typer.Option(
         "g", help="g | ixg | ig | eg | ieg | gradcam | occlusion | counterfactual."
     ),
+    option: list[str] = typer.Option(
+        None,
+        "--option",
+        help="KEY=VALUE for the attribution method, repeatable (e.g. IG n_steps=30; "
+        "counterfactual margin=0 lr=0.01 steps=200).",
+    ),
     smooth_mm: float = typer.Option(
         0.0, "--smooth-mm", help="Gaussian smoothing of each map, FWHM in mm (0 = none)."
     ),
@@ -144,6 +150,7 @@ def explain(
     """Write per-subject lesion maps (NIfTI, positive = pathology) and predictions.csv."""
     from ..cohort import read_manifest
     from ..explain import explain as explain_fn
+    from ..explain import parse_options
 
     n = len(read_manifest(cohort).split(split))
     with progress() as bar:
@@ -155,6 +162,7 @@ def explain(
             split=split,
             attribution=attribution,
             overwrite=overwrite,
+            options=parse_options(option or []),
             smooth_mm=smooth_mm,
             positive=positive,
             on_subject=lambda s: bar.advance(task),
