@@ -10,7 +10,8 @@ otherwise the negativity loss L_nF could be met by a learned negative offset.
 Both defaults follow the thesis' text, but together they stop the classifier from learning on
 lesionlens' phantoms: InstanceNorm gives every image's channels the same mean, and the last
 LeakyReLU (slope 0.01) shrinks negative features 100×, so healthy images cannot reach a clearly
-negative logit. ``norm="none"`` with ``last_activation=False`` trains (docs/benchmarks.md).
+negative logit. ``norm="none"`` with ``last_activation=False`` and a max-pooled, 2-layer head
+can train, but fragilely (it depends on the initialisation; docs/benchmarks.md).
 """
 
 from __future__ import annotations
