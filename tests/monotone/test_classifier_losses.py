@@ -60,10 +60,21 @@ def test_patch_pooling_and_depth_keep_the_head_monotone(pool: str):
 
 def test_encoder_options_remove_the_norm_and_the_last_activation():
     plain = build_monotone_method(
-        "monotone", 2, 1, width=4, encoder_norm="none", encoder_last_activation=False
+        "monotone", 2, 1, width=4, encoder_norm="none", encoder_last_activation=False,
+        encoder_bias=True,
     )
     kinds = [type(m).__name__ for m in plain.model.encoder.layers]
     assert kinds == ["Conv2d", "LeakyReLU", "Conv2d"]
+    assert all(plain.model.encoder.layers[i].bias is not None for i in (0, 2))
+    thesis_convs = build_monotone_method("monotone", 2, 1, width=4).model.encoder.layers
+    assert all(m.bias is None for m in thesis_convs if isinstance(m, torch.nn.Conv2d))
+    # without biases (and norms) C is positively homogeneous: C(2x) = 2 C(x)
+    homogeneous = build_monotone_method(
+        "monotone", 2, 1, width=4, encoder_norm="none", encoder_last_activation=False
+    ).model.encoder
+    x = torch.randn(1, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(homogeneous(2 * x), 2 * homogeneous(x), atol=1e-5)
     thesis = build_monotone_method("monotone", 2, 1, width=4)
     kinds = [type(m).__name__ for m in thesis.model.encoder.layers]
     assert kinds == ["Conv2d", "InstanceNorm2d", "LeakyReLU"] * 2

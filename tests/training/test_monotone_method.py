@@ -7,6 +7,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from torch import nn
 
 from lesionlens.explain import explain
 from lesionlens.monotone import check_monotone
@@ -33,12 +34,15 @@ def test_monotone_options_are_saved_reloaded_and_refused_elsewhere(tmp_path: Pat
     cohort = make_cube_cohort(tmp_path / "c", n=8, shape=(32, 32, 32))
     args = ["train", str(cohort), str(tmp_path / "run"), "--method", "monotone", "--width", "8",
             "--max-epochs", "1", "--batch-size", "4", "--depth", "2", "--pool", "max",
-            "--encoder-norm", "none", "--no-encoder-last-activation"]
+            "--encoder-norm", "none", "--no-encoder-last-activation", "--encoder-bias"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     cfg, model = load_run(tmp_path / "run")
     assert cfg.depth == 2 and cfg.pool == "max"
-    assert cfg.method_options == {"encoder_norm": "none", "encoder_last_activation": False}
+    assert cfg.method_options == {
+        "encoder_norm": "none", "encoder_last_activation": False, "encoder_bias": True
+    }
+    assert all(c.bias is not None for c in model.encoder.modules() if isinstance(c, nn.Conv3d))
     assert model.head.pool == "max" and model.get_config()["encoder_last_activation"] is False
     assert check_monotone(model.head, (8, *cfg.shape)).ok
     res = CliRunner().invoke(app, ["train", str(cohort), str(tmp_path / "r2"), "--method",

@@ -45,6 +45,11 @@ def train(
         "--encoder-last-activation/--no-encoder-last-activation",
         help="Monotone methods: LeakyReLU on the interpretable features (thesis: yes).",
     ),
+    encoder_bias: bool = typer.Option(
+        None,
+        "--encoder-bias/--no-encoder-bias",
+        help="Monotone methods: biases in the encoder's convolutions (thesis: none).",
+    ),
     optimizer: str = typer.Option(
         "auto",
         help="auto (yogi lr 1 if constrained, else adam 1e-3) | adam | yogi | adadelta | sgd.",
@@ -81,12 +86,16 @@ def train(
             f"erion), not --method {method}"
         )
     method_options: dict = {"scale_free": True} if scale_free else {}
-    encoder = {"encoder_norm": encoder_norm, "encoder_last_activation": encoder_last_activation}
+    encoder = {
+        "encoder_norm": encoder_norm,
+        "encoder_last_activation": encoder_last_activation,
+        "encoder_bias": encoder_bias,
+    }
     encoder = {k: v for k, v in encoder.items() if v is not None}
     if encoder and not issubclass(method_cls, MonotoneTraining):
         raise ValueError(
-            "--encoder-norm and --encoder-last-activation apply to --method monotone, "
-            f"monotone-baseline and monotone-baseline-c, not --method {method}"
+            "--encoder-norm, --encoder-last-activation and --encoder-bias apply to the monotone "
+            f"methods (monotone, monotone-baseline, monotone-baseline-c), not --method {method}"
         )
     method_options |= encoder
 

@@ -33,7 +33,7 @@ class InterpretableMonotoneClassifier(nn.Module):
         monotone: convert the backbone with ``make_monotone`` (False for the baselines).
         width: width of a named PatchGAN backbone.
         backbone_options: extra keywords of a named backbone (PatchGAN: ``depth``, ``pool``).
-        encoder_norm, encoder_last_activation: see :class:`InterpretableEncoder`.
+        encoder_norm, encoder_last_activation, encoder_bias: see :class:`InterpretableEncoder`.
 
     Example:
         >>> import torch
@@ -53,6 +53,7 @@ class InterpretableMonotoneClassifier(nn.Module):
         backbone_options: dict | None = None,
         encoder_norm: str = "instance",
         encoder_last_activation: bool = True,
+        encoder_bias: bool = False,
     ) -> None:
         super().__init__()
         backbone_options = dict(backbone_options or {})
@@ -68,6 +69,7 @@ class InterpretableMonotoneClassifier(nn.Module):
             "backbone_options": backbone_options,
             "encoder_norm": encoder_norm,
             "encoder_last_activation": encoder_last_activation,
+            "encoder_bias": encoder_bias,
         }
         self.encoder = InterpretableEncoder(
             spatial_dims,
@@ -75,6 +77,7 @@ class InterpretableMonotoneClassifier(nn.Module):
             encoder_channels,
             norm=encoder_norm,
             last_activation=encoder_last_activation,
+            bias=encoder_bias,
         )
         if isinstance(monotone_backbone, str):
             backbone = BACKBONES.create(
@@ -147,6 +150,7 @@ def build_monotone_method(
     pool: str | None = None,
     encoder_norm: str = "instance",
     encoder_last_activation: bool = True,
+    encoder_bias: bool = False,
 ) -> MonotoneMethod:
     """Build ``monotone`` | ``monotone-baseline`` | ``monotone-baseline-c``.
 
@@ -163,8 +167,9 @@ def build_monotone_method(
         seed: seed of the initialisation.
         depth, pool: stride-2 layers and patch pooling of a named ``patchgan`` backbone (thesis:
             4, mean); ``None`` keeps the default.
-        encoder_norm, encoder_last_activation: the encoder's normalisation and last activation
-            (thesis: ``"instance"``, ``True``; see :class:`InterpretableEncoder`).
+        encoder_norm, encoder_last_activation, encoder_bias: the encoder's normalisation, last
+            activation and biases (thesis: ``"instance"``, ``True``, ``False``; see
+            :class:`InterpretableEncoder`).
     """
     is_monotone, constrained, uses_grad = _METHODS.get(name)
     if alpha_grad < 0:
@@ -184,6 +189,7 @@ def build_monotone_method(
         backbone_options=backbone_options,
         encoder_norm=encoder_norm,
         encoder_last_activation=encoder_last_activation,
+        encoder_bias=encoder_bias,
     )
     if input_size is not None:
         INITS.get(init)(model, (in_channels, *input_size), batch_size=2, seed=seed)

@@ -10,8 +10,9 @@ otherwise the negativity loss L_nF could be met by a learned negative offset.
 Both defaults follow the thesis' text, but together they stop the classifier from learning on
 lesionlens' phantoms: InstanceNorm gives every image's channels the same mean, and the last
 LeakyReLU (slope 0.01) shrinks negative features 100×, so healthy images cannot reach a clearly
-negative logit. ``norm="none"`` with ``last_activation=False`` and a max-pooled, 2-layer head
-can train, but fragilely (it depends on the initialisation; docs/benchmarks.md).
+negative logit; and without biases C is positively homogeneous (C(cx) = cC(x), c > 0), so it
+cannot map "normal" intensities to negative features and brighter lesions to positive ones.
+``bias=True, norm="none", last_activation=False`` learns on the phantoms (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class InterpretableEncoder(nn.Module):
         negative_slope: LeakyReLU slope.
         last_activation: apply the last LeakyReLU to f.
         norm: ``"instance"`` (thesis; no affine) or ``"none"`` after each convolution.
+        bias: convolution biases (thesis: none).
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class InterpretableEncoder(nn.Module):
         negative_slope: float = 0.01,
         last_activation: bool = True,
         norm: str = "instance",
+        bias: bool = False,
     ) -> None:
         super().__init__()
         check_spatial_dims(spatial_dims)
@@ -73,7 +76,7 @@ class InterpretableEncoder(nn.Module):
         for i, k in enumerate(kernel_sizes):
             layers.append(
                 _CONV[spatial_dims](
-                    in_channels if i == 0 else channels, channels, k, padding=k // 2, bias=False
+                    in_channels if i == 0 else channels, channels, k, padding=k // 2, bias=bias
                 )
             )
             if norm == "instance":

@@ -131,7 +131,7 @@ class MonotoneTraining(Method):
     and the ablations ``monotone-baseline`` (not monotone, BCE only) and ``monotone-baseline-c``
     (not monotone, with L_nF + L_dF). ``cfg.width`` is M's width, ``cfg.depth`` / ``cfg.pool``
     those of its PatchGAN; ``method_options`` may set ``backbone``, ``encoder_channels``,
-    ``alpha_grad``, ``init``, ``encoder_norm``, ``encoder_last_activation``."""
+    ``alpha_grad``, ``init``, ``encoder_norm``, ``encoder_last_activation``, ``encoder_bias``."""
 
     name = ""
 
