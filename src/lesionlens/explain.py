@@ -144,7 +144,7 @@ def check_options(attribution: str, options: dict[str, Any]) -> None:
                 f"unknown option(s) {unknown} for attribution 'counterfactual'; expected some of "
                 f"{sorted(allowed)}"
             )
-    elif attribution != "intensity":
+    else:
         from .attributions import split_kwargs
 
         split_kwargs(attribution, {k: v for k, v in options.items() if k != "references"})

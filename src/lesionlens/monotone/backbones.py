@@ -13,11 +13,11 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..errors import LesionLensInputError
+from ..models.patchgan import POOLS, pool_patch_logits
 from ..registry import Registry
 from .encoder import _CONV, _INSTANCE_NORM, check_spatial_dims
 
 BACKBONES: Registry = Registry("monotone backbone")
-PATCH_POOLS = ("mean", "max", "lse")
 
 
 class PatchStack(nn.Module):
@@ -46,10 +46,8 @@ class PatchStack(nn.Module):
             raise LesionLensInputError(
                 f"width and num_layers must be ≥ 1, got {width} and {num_layers}"
             )
-        if pool not in PATCH_POOLS:
-            raise LesionLensInputError(
-                f"pool must be one of {', '.join(PATCH_POOLS)}, got {pool!r}"
-            )
+        if pool not in POOLS:
+            raise LesionLensInputError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
         self.pool = pool
         conv, norm = _CONV[spatial_dims], _INSTANCE_NORM[spatial_dims]
         layers: list[nn.Module] = [conv(in_channels, width, 4, stride=2, padding=1)]
@@ -71,8 +69,6 @@ class PatchStack(nn.Module):
             raise LesionLensInputError(
                 f"PatchStack needs ≥ {self.min_size} voxels per axis, got {tuple(x.shape[2:])}"
             )
-        from ..models.patchgan import pool_patch_logits
-
         return pool_patch_logits(self.layers(x), self.pool)
 
 
