@@ -20,6 +20,13 @@ from ._layers import check_positive_int, check_spatial_dims, conv_layer, norm_la
 POOLS = ("mean", "max", "lse")
 
 
+def check_pool(pool: str) -> str:
+    """Return ``pool`` if it is one of ``POOLS``, else raise ``ValueError``."""
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
+    return pool
+
+
 def pool_patch_logits(patches: torch.Tensor, pool: str = "mean") -> torch.Tensor:
     """(B, K, *patches) patch logits → (B,) image logits by ``pool`` (see PatchGANClassifier)."""
     flat = patches.flatten(1)
@@ -75,11 +82,9 @@ class PatchGANClassifier(nn.Module):
             raise ValueError(f"head_kernel_size must be odd, got {head_kernel_size}")
         if not 1 <= check_positive_int("depth", depth) <= 6:
             raise ValueError(f"depth must be between 1 and 6, got {depth}")
-        if pool not in POOLS:
-            raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
         self.spatial_dims = spatial_dims
         self.depth = depth
-        self.pool = pool
+        self.pool = check_pool(pool)
         conv = conv_layer(spatial_dims)
         channels = [width * 2**k for k in range(depth)]
         blocks: list[nn.Module] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..errors import LesionLensInputError
-from ..models.patchgan import POOLS, pool_patch_logits
+from ..models.patchgan import check_pool, pool_patch_logits
 from ..registry import Registry
 from .encoder import _CONV, _INSTANCE_NORM, check_spatial_dims
 
@@ -46,9 +46,7 @@ class PatchStack(nn.Module):
             raise LesionLensInputError(
                 f"width and num_layers must be ≥ 1, got {width} and {num_layers}"
             )
-        if pool not in POOLS:
-            raise LesionLensInputError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
-        self.pool = pool
+        self.pool = check_pool(pool)
         conv, norm = _CONV[spatial_dims], _INSTANCE_NORM[spatial_dims]
         layers: list[nn.Module] = [conv(in_channels, width, 4, stride=2, padding=1)]
         layers.append(nn.LeakyReLU(0.2))
