@@ -67,6 +67,19 @@ def train(
     p_intensity: float = typer.Option(0.5, help="Probability of intensity ×U[0.5, 2]."),
     p_flip: float = typer.Option(0.5, help="Probability of a left–right flip."),
     p_elastic: float = typer.Option(0.0, help="Probability of an elastic deformation."),
+    p_contrast: float = typer.Option(
+        0.0, help="Site cues: probability of a random gamma (0.7–1.5, mean/std kept)."
+    ),
+    p_bias: float = typer.Option(0.0, help="Site cues: probability of a random bias field."),
+    p_noise: float = typer.Option(
+        0.0, help="Site cues: probability of Gaussian noise (std up to 0.15 z-units)."
+    ),
+    p_blur: float = typer.Option(
+        0.0, help="Site cues: probability of a Gaussian blur (σ 0.25–1 voxel)."
+    ),
+    p_zoom: float = typer.Option(
+        0.0, help="Size cues: probability of an isotropic zoom ×[0.9, 1.1]."
+    ),
     seed: int = typer.Option(0, help="Seed of every random step (recorded in config.yaml)."),
     devices: int = typer.Option(1, help="Devices (processes) per node; >1 uses DDP."),
     nodes: int = typer.Option(1, help="Nodes for multi-node DDP."),
@@ -119,6 +132,11 @@ def train(
         p_intensity=p_intensity,
         p_flip=p_flip,
         p_elastic=p_elastic,
+        p_contrast=p_contrast,
+        p_bias=p_bias,
+        p_noise=p_noise,
+        p_blur=p_blur,
+        p_zoom=p_zoom,
         seed=seed,
         devices=devices,
         nodes=nodes,

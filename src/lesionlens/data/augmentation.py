@@ -11,6 +11,11 @@ Three random transforms, each applied with its own probability:
 Spatial transforms move ``image``, ``mask`` and ``brain`` together (masks with nearest
 interpolation); the brightness factor touches ``image`` only. The thesis gives no probabilities;
 0.5 each is our default. Given ``seed`` the sequence of outputs is reproducible.
+
+Against site and brain-size shortcuts (not in the thesis; default off) the same call adds the
+acquisition transforms of :mod:`lesionlens.data.acquisition` (contrast, bias field, noise, blur,
+inside the brain, applied first) and a random isotropic zoom (``RandZoomd``, factor in
+``zoom_range``, grid size kept), which changes the brain's apparent size.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from monai.transforms import (
     Rand3DElasticd,
     RandFlipd,
     RandScaleIntensityd,
+    RandZoomd,
 )
+
+from .acquisition import make_acquisition_augmentation
 
 SPATIAL_KEYS = ("image", "mask", "brain")
 ELASTIC_MODES = ("bilinear", "nearest", "nearest")
@@ -48,6 +56,12 @@ def make_augmentation(
     elastic_spacing: tuple[float, float] = (20.0, 20.0),
     elastic_magnitude: tuple[float, float] | None = None,
     seed: int = 0,
+    p_contrast: float = 0.0,
+    p_bias: float = 0.0,
+    p_noise: float = 0.0,
+    p_blur: float = 0.0,
+    p_zoom: float = 0.0,
+    zoom_range: tuple[float, float] = (0.9, 1.1),
 ) -> Compose:
     """Build the brightness / flip / elastic augmentation for ``{"image", "mask", "brain"}`` dicts.
 
@@ -60,6 +74,9 @@ def make_augmentation(
         elastic_spacing: 2-D only, spacing of the B-spline control grid (pixels).
         elastic_magnitude: displacement scale; default (100, 200) in 3-D, (1, 2) in 2-D.
         seed: seed of the random state.
+        p_contrast, p_bias, p_noise, p_blur: probabilities of the acquisition transforms
+            (:func:`~lesionlens.data.acquisition.make_acquisition_augmentation`; default off).
+        p_zoom, zoom_range: probability and bounds of the random isotropic zoom (default off).
 
     Returns:
         A MONAI ``Compose`` (call it on a dict; ``set_random_state`` re-seeds it).
@@ -71,9 +88,16 @@ def make_augmentation(
         raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
     if flip_axis not in range(spatial_dims):
         raise ValueError(f"flip_axis must be in [0, {spatial_dims - 1}], got {flip_axis!r}")
-    for name, p in (("p_intensity", p_intensity), ("p_flip", p_flip), ("p_elastic", p_elastic)):
+    for name, p in (
+        ("p_intensity", p_intensity), ("p_flip", p_flip), ("p_elastic", p_elastic),
+        ("p_zoom", p_zoom),
+    ):
         _check_probability(name, p)
     _check_range("intensity_range", intensity_range, 0.0)
+    _check_range("zoom_range", zoom_range, 1e-3)
+    acquisition = make_acquisition_augmentation(
+        spatial_dims, p_contrast=p_contrast, p_bias=p_bias, p_noise=p_noise, p_blur=p_blur
+    )
     lo, hi = intensity_range
     if spatial_dims == 3:
         magnitude = elastic_magnitude or (100.0, 200.0)
@@ -98,11 +122,22 @@ def make_augmentation(
             mode=ELASTIC_MODES,
             padding_mode="border",
         )
+    zoom = RandZoomd(
+        keys=SPATIAL_KEYS,
+        prob=p_zoom,
+        min_zoom=zoom_range[0],
+        max_zoom=zoom_range[1],
+        mode=ELASTIC_MODES,
+        padding_mode="edge",
+        keep_size=True,
+    )
     transform = Compose(
         [
+            *([acquisition] if acquisition is not None else []),
             RandScaleIntensityd(keys="image", factors=(lo - 1.0, hi - 1.0), prob=p_intensity),
             RandFlipd(keys=SPATIAL_KEYS, prob=p_flip, spatial_axis=flip_axis),
             elastic,
+            zoom,
         ]
     )
     transform.set_random_state(seed=seed)

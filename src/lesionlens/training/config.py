@@ -14,6 +14,9 @@ from typing import Any
 import yaml
 
 OPTIMIZERS = ("auto", "adam", "yogi", "adadelta", "sgd")
+AUGMENTATION_PROBABILITIES = (
+    "p_intensity", "p_flip", "p_elastic", "p_contrast", "p_bias", "p_noise", "p_blur", "p_zoom"
+)
 
 
 @dataclass
@@ -42,6 +45,12 @@ class TrainConfig:
     p_intensity: float = 0.5
     p_flip: float = 0.5
     p_elastic: float = 0.0
+    # acquisition and size cues (lesionlens.data.acquisition; not in the thesis, default off)
+    p_contrast: float = 0.0
+    p_bias: float = 0.0
+    p_noise: float = 0.0
+    p_blur: float = 0.0
+    p_zoom: float = 0.0
     checkpoint_rule: str = "val_bacc"
     seed: int = 0
     devices: int = 1
@@ -65,7 +74,7 @@ class TrainConfig:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be ≥ 1, got {getattr(self, name)}"
                 )
-        for name in ("p_intensity", "p_flip", "p_elastic"):
+        for name in AUGMENTATION_PROBABILITIES:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(self, name)}"

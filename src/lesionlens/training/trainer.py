@@ -43,14 +43,10 @@ def default_shape(cohort: Cohort, dim: int, multiple: int = 16) -> tuple[int, ..
 def build_datasets(cohort: Cohort, cfg: TrainConfig):
     """Train (augmented) and val datasets, 3-D volumes or 2-D axial slices."""
     from ..data import SliceDataset, VolumeDataset, make_augmentation
+    from .config import AUGMENTATION_PROBABILITIES
 
-    aug = make_augmentation(
-        spatial_dims=cfg.dim,
-        p_intensity=cfg.p_intensity,
-        p_flip=cfg.p_flip,
-        p_elastic=cfg.p_elastic,
-        seed=cfg.seed,
-    )
+    probabilities = {name: getattr(cfg, name) for name in AUGMENTATION_PROBABILITIES}
+    aug = make_augmentation(spatial_dims=cfg.dim, seed=cfg.seed, **probabilities)
     if cfg.dim == 3:
         train = VolumeDataset(cohort, split="train", shape=cfg.shape, transform=aug, seed=cfg.seed)
         val = VolumeDataset(cohort, split="val", shape=cfg.shape)
