@@ -52,5 +52,10 @@ def test_user_errors_exit_2_with_one_line(app, synthetic, tmp_path):
     result = CliRunner().invoke(app, ["evaluate", str(test), str(manifest), "--threshold", "f1"])
     assert result.exit_code == 2
     assert "threshold rule must be one of" in result.output
+    result = CliRunner().invoke(
+        app, ["evaluate", str(test), str(manifest), "--subject-threshold", "val-bacc"]
+    )
+    assert result.exit_code == 2 and "--val-maps" in result.output
+    assert not (test / "metrics.json").exists()
     result = CliRunner().invoke(app, ["compare", str(tmp_path)])
     assert result.exit_code == 2 and "lesionlens evaluate" in result.output

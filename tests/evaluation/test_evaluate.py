@@ -106,3 +106,38 @@ def test_refusals_name_subject_and_file(synthetic, tmp_path):
         evaluate(test, manifest, threshold="best")
     with pytest.raises(ValueError, match="no 'maps/' folder"):
         evaluate(tmp_path, manifest, threshold="best")
+
+
+def _shift_logits(maps_dir, shift: float) -> None:
+    """Every logit + ``shift`` (a model whose subject logits are biased upwards); pred stays
+    ``logit > 0`` as explain writes it."""
+    path = maps_dir / "predictions.csv"
+    rows = list(csv.DictReader(path.open()))
+    lines = ["subject_id,label,logit,prob,pred"]
+    for r in rows:
+        logit = float(r["logit"]) + shift
+        lines.append(f"{r['subject_id']},{r['label']},{logit},{1 / (1 + math.exp(-logit))},"
+                     f"{int(logit > 0)}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_subject_threshold_calibrated_on_val_predictions(synthetic, tmp_path):
+    _, manifest = synthetic
+    test, val = _maps(synthetic, tmp_path, "good")
+    for folder in (test, val):
+        _shift_logits(folder, 3.0)  # healthy +1, patients +5: all called pathological at 0
+    zero = evaluate(test, manifest, val_maps=val, hd95=False)
+    assert (zero["tpr"], zero["tnr"], zero["subject_threshold_rule"]) == (1.0, 0.0, "zero")
+    assert zero["subject_threshold"] == 0.0
+    calibrated = evaluate(
+        test, manifest, val_maps=val, hd95=False, subject_threshold="val-bacc", overwrite=True
+    )
+    assert calibrated["subject_threshold"] == pytest.approx(3.0)  # midpoint of 1 and 5
+    assert calibrated["tpr"] == calibrated["tnr"] == 1.0
+    assert calibrated["dice_mean"] == pytest.approx(zero["dice_mean"])  # maps untouched
+    with open(test / "per_subject.csv") as fh:
+        assert [int(float(r["pred"])) for r in csv.DictReader(fh)] == [0, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match="val-bacc.*--val-maps"):
+        evaluate(test, manifest, threshold="best", subject_threshold="val-bacc", overwrite=True)
+    with pytest.raises(ValueError, match="zero, val-bacc"):
+        evaluate(test, manifest, val_maps=val, subject_threshold="youden", overwrite=True)

@@ -243,3 +243,34 @@ def test_voxel_auroc_invariant_to_increasing_transform(seed, scale, shift):
     s = rng.normal(size=60)
     assert voxel_auroc(scale * s + shift, t) == pytest.approx(voxel_auroc(s, t), abs=1e-9)
     assert voxel_auprc(np.exp(s), t) == pytest.approx(voxel_auprc(s, t), abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-6, 6), st.booleans()), min_size=2, max_size=30).filter(
+        lambda rows: 0 < sum(y for _, y in rows) < len(rows)
+    )
+)
+def test_balanced_accuracy_threshold_is_optimal_among_all_cuts(rows):
+    from lesionlens.evaluation.classification import balanced_accuracy_threshold
+
+    scores = np.array([s / 2 for s, _ in rows])
+    labels = np.array([y for _, y in rows], bool)
+    t = balanced_accuracy_threshold(scores, labels)
+
+    def bacc(cut: float) -> float:
+        p = scores > cut
+        return (p[labels].mean() + (~p[~labels]).mean()) / 2
+
+    every_cut = [scores.min() - 1, *scores, scores.max() + 1]  # "> s" realises each partition
+    assert bacc(t) == pytest.approx(max(bacc(c) for c in every_cut))
+    assert not np.isin(t, scores)  # a midpoint, never a score itself
+
+
+def test_balanced_accuracy_threshold_refuses_one_class_and_nan():
+    from lesionlens.evaluation.classification import balanced_accuracy_threshold
+
+    with pytest.raises(ValueError, match="healthy and pathological"):
+        balanced_accuracy_threshold([0.1, 0.2], [1, 1])
+    with pytest.raises(ValueError):
+        balanced_accuracy_threshold([0.1, np.nan], [0, 1])

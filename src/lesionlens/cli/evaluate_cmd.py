@@ -12,8 +12,9 @@ from ._common import user_errors_exit_2
 
 SCALAR_ORDER = (
     "threshold_rule", "threshold", "threshold_optimistic", "channel", "dice_mean", "dice_std",
-    "hd95_mean", "auroc", "auroc10", "auprc", "relevance_mass_accuracy", "pointing_game", "tpr",
-    "tnr", "balanced_accuracy", "auc", "n_subjects", "n_dice_subjects", "n_voxels",
+    "hd95_mean", "auroc", "auroc10", "auprc", "relevance_mass_accuracy", "pointing_game",
+    "subject_threshold_rule", "subject_threshold", "tpr", "tnr", "balanced_accuracy", "auc",
+    "n_subjects", "n_dice_subjects", "n_voxels",
 )  # fmt: skip
 
 
@@ -48,6 +49,12 @@ def evaluate(
     hd95: bool = typer.Option(
         True, "--hd95/--no-hd95", help="Compute the 95 % Hausdorff distance."
     ),
+    subject_threshold: str = typer.Option(
+        "zero",
+        "--subject-threshold",
+        help="Subject decision for TPR/TNR: zero (logit > 0) | val-bacc (threshold with the best "
+        "balanced accuracy on --val-maps' predictions).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing metrics.json."),
 ) -> None:
     """Score lesion maps against the cohort; writes metrics.json, per_subject.csv and
@@ -63,7 +70,7 @@ def evaluate(
         pass
     metrics = run_evaluate(
         maps, cohort, split=split, val_maps=val_maps, threshold=parsed, channel=channel,
-        hd95=hd95, overwrite=overwrite,
+        hd95=hd95, overwrite=overwrite, subject_threshold=subject_threshold,
     )  # fmt: skip
     table = Table(title=f"{maps / 'metrics.json'}")
     table.add_column("metric")

@@ -21,7 +21,11 @@ import numpy as np
 
 from ..cohort import Cohort, Subject, read_manifest
 from ..errors import LesionLensInputError
-from .classification import classification_metrics
+from .classification import (
+    SUBJECT_THRESHOLD_RULES,
+    balanced_accuracy_threshold,
+    classification_metrics,
+)
 from .files import load_subject, map_channels, read_predictions, write_csv, write_json
 from .localisation import pointing_game, relevance_mass_accuracy, relevance_rank_accuracy
 from .maps import total_variation
@@ -196,6 +200,44 @@ def _classification(subjects: list[Subject], predictions: dict) -> dict[str, flo
     return classification_metrics(labels, preds, scores if has_scores else None)
 
 
+def subject_decisions(
+    predictions: dict, rule: str, cohort: Cohort, val_maps: str | Path | None
+) -> tuple[dict, float]:
+    """``predictions`` with ``pred`` re-decided by ``rule`` → (predictions, logit threshold).
+
+    ``zero`` keeps ``explain``'s decision (logit > 0); ``val-bacc`` decides ``logit > t`` with
+    ``t`` the balanced-accuracy-optimal threshold of the val split's ``predictions.csv``."""
+    if rule not in SUBJECT_THRESHOLD_RULES:
+        raise LesionLensInputError(
+            f"subject threshold rule must be one of {', '.join(SUBJECT_THRESHOLD_RULES)}, "
+            f"got {rule!r}"
+        )
+    if rule == "zero":
+        return predictions, 0.0
+    if val_maps is None:
+        raise LesionLensInputError(
+            "subject threshold 'val-bacc' needs the validation maps' predictions.csv; pass "
+            "val_maps (--val-maps)"
+        )
+    val = read_predictions(val_maps)
+    pairs = [(val[s.subject_id]["logit"], s.label) for s in cohort.split("val")
+             if "logit" in val.get(s.subject_id, {})]
+    if not pairs:
+        raise LesionLensInputError(
+            f"{Path(val_maps) / 'predictions.csv'}: no logit for a val subject of the cohort; "
+            "run explain on --split val with the same run"
+        )
+    try:
+        t = balanced_accuracy_threshold(*zip(*pairs, strict=True))
+    except ValueError as exc:
+        raise LesionLensInputError(f"subject threshold 'val-bacc': {exc}") from None
+    decided = {
+        sid: {**p, "pred": float(p["logit"] > t)} if "logit" in p else p
+        for sid, p in predictions.items()
+    }
+    return decided, t
+
+
 def evaluate(
     maps_dir: str | Path,
     cohort: str | Path | Cohort,
@@ -206,6 +248,7 @@ def evaluate(
     channel: int | None = None,
     hd95: bool = True,
     overwrite: bool = False,
+    subject_threshold: str = "zero",
 ) -> dict:
     """Score the maps of ``split`` and write ``metrics.json``, ``per_subject.csv`` and
     ``dice_vs_threshold.csv`` into ``maps_dir``. Returns the metrics dict.
@@ -220,6 +263,9 @@ def evaluate(
         channel: channel of 4-D maps to score; ``None`` picks the best validation AUPRC.
         hd95: also compute the 95 % Hausdorff distance (MONAI; the slowest metric).
         overwrite: replace an existing ``metrics.json`` (refused otherwise).
+        subject_threshold: the subject-level decision behind TPR / TNR / balanced accuracy —
+            ``zero`` (logit > 0, as ``explain`` wrote it) or ``val-bacc`` (logit > t, t chosen
+            on the val split's predictions; :func:`subject_decisions`).
 
     Raises:
         ValueError: a missing map, a map on another grid, or a rule whose data is missing.
@@ -229,6 +275,9 @@ def evaluate(
     maps_dir = Path(maps_dir)
     if (maps_dir / "metrics.json").exists() and not overwrite:
         raise LesionLensInputError(f"{maps_dir / 'metrics.json'} exists; pass --overwrite")
+    predictions, subject_t = subject_decisions(
+        read_predictions(maps_dir), subject_threshold, cohort, val_maps
+    )
     subjects = cohort.split(split)
     if not subjects:
         raise LesionLensInputError(f"{cohort.manifest}: split {split!r} holds no subject")
@@ -275,7 +324,6 @@ def evaluate(
     grid = np.union1d(grid, [value])
     curve = _dice_table(dice_subjects, grid)
 
-    predictions = read_predictions(maps_dir)
     rows = [_subject_row(s, value, predictions.get(s.subject.subject_id, {}), hd95) for s in scored]
     dice_rows = [r for r in rows if "dice" in r]
     dice_mean, dice_std = _mean_std([r["dice"] for r in dice_rows])
@@ -292,6 +340,8 @@ def evaluate(
         **pooled.aggregate(),
         "auroc10_normalisation": "partial ROC area up to FPR 0.1, divided by 0.1",
         **_classification(subjects, predictions),
+        "subject_threshold": subject_t,
+        "subject_threshold_rule": subject_threshold,
         "n_subjects": len(subjects),
         "n_dice_subjects": len(dice_rows),
         "n_voxels": pooled.n_voxels,
