@@ -89,6 +89,22 @@ def test_patchgan_pooling_options_match_their_definitions() -> None:
     assert bool((patches.mean(1) <= lse + 1e-6).all() and (lse <= patches.amax(1) + 1e-6).all())
 
 
+@pytest.mark.parametrize(("depth", "receptive_field"), [(1, 5), (2, 11), (3, 23)])
+def test_patchcnn_patches_see_a_small_field_and_max_pool(depth: int, receptive_field: int) -> None:
+    """One voxel changes only the patch logits within its receptive field (2-D, no norm), and
+    the image logit is the maximum patch logit."""
+    torch.manual_seed(0)
+    net = create_model("patchcnn", spatial_dims=2, in_channels=1, width=4, depth=depth).eval()
+    x = torch.randn(1, 1, 48, 48, requires_grad=True)
+    patches = net.patch_logits(x)
+    assert patches.shape == (1, 1, 48 // 2 ** (depth - 1), 48 // 2 ** (depth - 1))
+    assert torch.allclose(net(x), patches.amax())
+    centre = patches.shape[-1] // 2
+    (grad,) = torch.autograd.grad(patches[0, 0, centre, centre], x)
+    rows = grad[0, 0].abs().sum(1).nonzero().flatten()
+    assert rows.max() - rows.min() + 1 == receptive_field
+
+
 @pytest.mark.parametrize("norm", NORMS.names())
 def test_norm_options(norm: str) -> None:
     model = create_model("patchgan", spatial_dims=2, width=8, norm=norm)

@@ -169,7 +169,7 @@ def test_patchgan_depth_and_pool_reach_the_model_and_the_saved_run(
     _, model = load_run(run)
     assert model.depth == 2 and model.pool == "lse"
     assert yaml.safe_load((run / "config.yaml").read_text())["pool"] == "lse"
-    with pytest.raises(ValueError, match="PatchGAN options"):
+    with pytest.raises(ValueError, match="options of patchgan and patchcnn"):
         TrainConfig(model="resnet18", depth=2)
 
 

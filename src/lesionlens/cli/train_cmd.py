@@ -19,15 +19,17 @@ def train(
     attribution: str = typer.Option(
         "g", help="Attribution inside the constraint: g | eg | ig | ieg."
     ),
-    model: str = typer.Option("patchgan", help="Classifier: patchgan | resnet18 ... resnet152."),
+    model: str = typer.Option("patchgan", help="Classifier: patchgan | patchcnn (small patches, max) | resnet18 ... resnet152."),
     dim: int = typer.Option(3, help="2 (axial slices) or 3 (volumes)."),
     width: int = typer.Option(32, help="Width of the first layer (thesis PatchGAN: 64)."),
     norm: str = typer.Option(None, help="batch | instance | none (default: the model's own)."),
     depth: int = typer.Option(
-        None, help="PatchGAN stride-2 layers (thesis 4; fewer = smaller patches on coarse grids)."
+        None,
+        help="PatchGAN stride-2 layers (thesis 4; fewer = smaller patches on coarse grids) / "
+        "PatchCNN levels (default 2: 11-voxel patches).",
     ),
     pool: str = typer.Option(
-        None, help="PatchGAN patch pooling: mean (thesis) | max | lse (smooth max)."
+        None, help="Patch pooling: mean (PatchGAN, thesis) | max (PatchCNN) | lse (smooth max)."
     ),
     alpha: float = typer.Option(
         None, help="Constraint weight α_A (default: thesis value for the attribution)."

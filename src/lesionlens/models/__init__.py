@@ -1,4 +1,4 @@
-"""Networks: classifiers (PatchGAN, ResNet) and the supervised U-Net, behind ``MODELS``.
+"""Networks: classifiers (PatchGAN, small-patch PatchCNN, ResNet) and the supervised U-Net, behind ``MODELS``.
 
 Classifiers share one interface: ``forward(x)`` (B, C, *spatial) → logit (B,), positive =
 pathological; ``forward_features`` / ``forward_head`` split it; ``cam_layer`` is the default
@@ -15,6 +15,7 @@ from torch import nn
 
 from ..registry import Registry
 from ._layers import NORMS
+from .patchcnn import PatchCNNClassifier
 from .patchgan import PatchGANClassifier
 from .resnet import DEPTHS, ResNetClassifier
 from .unet import SegmentationUNet, segmentation_loss
@@ -22,6 +23,7 @@ from .utils import eval_mode
 
 MODELS: Registry = Registry("model")
 MODELS.register("patchgan")(PatchGANClassifier)
+MODELS.register("patchcnn")(PatchCNNClassifier)
 for _depth in DEPTHS:
     MODELS.register(f"resnet{_depth}")(functools.partial(ResNetClassifier, _depth))
 MODELS.register("unet")(SegmentationUNet)
@@ -35,6 +37,7 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 __all__ = [
     "MODELS",
     "NORMS",
+    "PatchCNNClassifier",
     "PatchGANClassifier",
     "ResNetClassifier",
     "SegmentationUNet",

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 OPTIMIZERS = ("auto", "adam", "yogi", "adadelta", "sgd")
+PATCH_MODELS = ("patchgan", "patchcnn")  # the classifiers with --depth and --pool
 AUGMENTATION_PROBABILITIES = (
     "p_intensity", "p_flip", "p_elastic", "p_contrast", "p_bias", "p_noise", "p_blur", "p_zoom"
 )
@@ -79,9 +80,10 @@ class TrainConfig:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(self, name)}"
                 )
-        if self.model != "patchgan" and (self.depth is not None or self.pool is not None):
+        if self.model not in PATCH_MODELS and (self.depth is not None or self.pool is not None):
             raise ValueError(
-                f"--depth and --pool are PatchGAN options; --model {self.model} has neither"
+                f"--depth and --pool are options of {' and '.join(PATCH_MODELS)}; --model "
+                f"{self.model} has neither"
             )
         if self.shape is not None:
             self.shape = tuple(int(s) for s in self.shape)
