@@ -75,10 +75,11 @@ def demo(
     coh = synth(out / "cohort", jobs=2, **cohort_opts)
 
     def evaluate_test(folder: Path) -> dict[str, Any]:
-        """Score ``folder/maps-test`` at the max-F1 threshold of ``folder/maps-val``."""
+        """Score ``folder/maps-test`` at the max-F1 threshold of ``folder/maps-val``; subject
+        decisions at the val split's best balanced-accuracy logit cut."""
         return evaluate(
             folder / "maps-test", coh, split="test", val_maps=folder / "maps-val",
-            threshold="val-f1",
+            threshold="val-f1", subject_threshold="val-bacc",
         )
 
     preview_montage(coh, coh / "preview.png")

@@ -137,6 +137,10 @@ def test_subject_threshold_calibrated_on_val_predictions(synthetic, tmp_path):
     assert calibrated["dice_mean"] == pytest.approx(zero["dice_mean"])  # maps untouched
     with open(test / "per_subject.csv") as fh:
         assert [int(float(r["pred"])) for r in csv.DictReader(fh)] == [0, 0, 0, 1, 1, 1]
+    (test / "predictions.csv").unlink()  # maps without a classifier: nothing to calibrate
+    bare = evaluate(test, manifest, val_maps=val, hd95=False, subject_threshold="val-bacc",
+                    overwrite=True)  # fmt: skip
+    assert math.isnan(bare["subject_threshold"]) and math.isnan(bare["tpr"])
     with pytest.raises(ValueError, match="val-bacc.*--val-maps"):
         evaluate(test, manifest, threshold="best", subject_threshold="val-bacc", overwrite=True)
     with pytest.raises(ValueError, match="zero, val-bacc"):

@@ -19,7 +19,10 @@ def train(
     attribution: str = typer.Option(
         "g", help="Attribution inside the constraint: g | eg | ig | ieg."
     ),
-    model: str = typer.Option("patchgan", help="Classifier: patchgan | patchcnn (small patches, max) | resnet18 ... resnet152."),
+    model: str = typer.Option(
+        "patchgan",
+        help="Classifier: patchgan | patchcnn (small patches, max) | resnet18 ... resnet152.",
+    ),
     dim: int = typer.Option(3, help="2 (axial slices) or 3 (volumes)."),
     width: int = typer.Option(32, help="Width of the first layer (thesis PatchGAN: 64)."),
     norm: str = typer.Option(None, help="batch | instance | none (default: the model's own)."),

@@ -206,7 +206,8 @@ def subject_decisions(
     """``predictions`` with ``pred`` re-decided by ``rule`` → (predictions, logit threshold).
 
     ``zero`` keeps ``explain``'s decision (logit > 0); ``val-bacc`` decides ``logit > t`` with
-    ``t`` the balanced-accuracy-optimal threshold of the val split's ``predictions.csv``."""
+    ``t`` the balanced-accuracy-optimal threshold of the val split's ``predictions.csv``. Maps
+    without ``predictions.csv`` have no decision to calibrate (threshold NaN)."""
     if rule not in SUBJECT_THRESHOLD_RULES:
         raise LesionLensInputError(
             f"subject threshold rule must be one of {', '.join(SUBJECT_THRESHOLD_RULES)}, "
@@ -219,6 +220,8 @@ def subject_decisions(
             "subject threshold 'val-bacc' needs the validation maps' predictions.csv; pass "
             "val_maps (--val-maps)"
         )
+    if not predictions:  # maps without a classifier (e.g. the intensity floor): nothing to decide
+        return predictions, math.nan
     val = read_predictions(val_maps)
     pairs = [(val[s.subject_id]["logit"], s.label) for s in cohort.split("val")
              if "logit" in val.get(s.subject_id, {})]

@@ -1,4 +1,5 @@
-"""Networks: classifiers (PatchGAN, small-patch PatchCNN, ResNet) and the supervised U-Net, behind ``MODELS``.
+"""Networks: classifiers (PatchGAN, small-patch PatchCNN, ResNet) and the supervised U-Net,
+behind ``MODELS``.
 
 Classifiers share one interface: ``forward(x)`` (B, C, *spatial) → logit (B,), positive =
 pathological; ``forward_features`` / ``forward_head`` split it; ``cam_layer`` is the default
