@@ -171,6 +171,11 @@ def test_patchgan_depth_and_pool_reach_the_model_and_the_saved_run(
     assert yaml.safe_load((run / "config.yaml").read_text())["pool"] == "lse"
     with pytest.raises(ValueError, match="options of patchgan and patchcnn"):
         TrainConfig(model="resnet18", depth=2)
+    small = TrainConfig(model="patchcnn", depth=1, pool="mean", dim=2)
+    from lesionlens.training.methods import METHODS
+
+    net = METHODS.create("none", cfg=small).build_model(1)
+    assert type(net).__name__ == "PatchCNNClassifier" and (net.depth, net.pool) == (1, "mean")
 
 
 def test_scale_free_option_reaches_the_constraint_and_is_refused_without_one(
