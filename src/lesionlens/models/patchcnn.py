@@ -16,14 +16,13 @@ Shapes: input (B, C, *spatial), 2 or 3 spatial dims; ``patch_logits`` (B, 1, *sp
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ._layers import check_positive_int, check_spatial_dims, conv_layer, norm_layer
-from .patchgan import check_pool, pool_patch_logits
+from .patchgan import PatchLogitClassifier, check_pool
 
 
-class PatchCNNClassifier(nn.Module):
+class PatchCNNClassifier(PatchLogitClassifier):
     """Healthy (0) vs pathological (1) classifier pooling small-patch logits (max by default).
 
     Args:
@@ -78,24 +77,3 @@ class PatchCNNClassifier(nn.Module):
                 previous = current
         self.features = nn.Sequential(*layers)
         self.head = conv(previous, out_channels, kernel_size=1)
-
-    @property
-    def cam_layer(self) -> nn.Module:
-        """Last feature activation: the default Grad-CAM layer."""
-        return self.features[-1]
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, *spatial) → feature map (B, width·2^(depth-1), *spatial / 2**(depth-1))."""
-        return self.features(x)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Feature map → image logit (B,) pooled from the patch logits."""
-        return pool_patch_logits(self.head(features), self.pool)
-
-    def patch_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, *spatial) → patch-logit map (B, out_channels, *spatial / 2**(depth-1))."""
-        return self.head(self.features(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, *spatial) → image logit (B,); positive = pathological."""
-        return self.forward_head(self.forward_features(x))

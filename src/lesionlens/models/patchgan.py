@@ -37,7 +37,37 @@ def pool_patch_logits(patches: torch.Tensor, pool: str = "mean") -> torch.Tensor
     return flat.mean(1)
 
 
-class PatchGANClassifier(nn.Module):
+class PatchLogitClassifier(nn.Module):
+    """Shared tail of the patch classifiers: ``features`` → ``head`` (one logit per patch) →
+    image logit pooled by ``pool``. Subclasses build ``features``, ``head`` and ``pool``."""
+
+    features: nn.Sequential
+    head: nn.Module
+    pool: str
+
+    @property
+    def cam_layer(self) -> nn.Module:
+        """Last module of ``features``: the default Grad-CAM layer."""
+        return self.features[-1]
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, *spatial) → feature map."""
+        return self.features(x)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Feature map → image logit (B,) pooled from the patch logits."""
+        return pool_patch_logits(self.head(features), self.pool)
+
+    def patch_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, *spatial) → patch-logit map (B, out_channels, *patch grid)."""
+        return self.head(self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, *spatial) → image logit (B,); positive = pathological."""
+        return self.forward_head(self.forward_features(x))
+
+
+class PatchGANClassifier(PatchLogitClassifier):
     """Healthy (0) vs pathological (1) classifier whose logit is the mean patch logit.
 
     Args:
@@ -100,27 +130,3 @@ class PatchGANClassifier(nn.Module):
             previous = current
         self.features = nn.Sequential(*blocks)
         self.head = conv(previous, out_channels, head_kernel_size, padding=head_kernel_size // 2)
-
-    @property
-    def cam_layer(self) -> nn.Module:
-        """Last feature block: the default Grad-CAM layer."""
-        return self.features[-1]
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, *spatial) → feature map (B, 8·width, *spatial / 16)."""
-        return self.features(x)
-
-    def patch_logits_from_features(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(features)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Feature map → global logit (B,) pooled from the patch logits (mean by default)."""
-        return pool_patch_logits(self.head(features), self.pool)
-
-    def patch_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, *spatial) → patch-logit map (B, out_channels, *spatial / 2**depth)."""
-        return self.head(self.features(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, *spatial) → global logit (B,); positive = pathological."""
-        return self.forward_head(self.forward_features(x))
