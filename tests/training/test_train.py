@@ -194,11 +194,12 @@ def test_scale_free_option_reaches_the_constraint_and_is_refused_without_one(
     runner = CliRunner()
     ok = runner.invoke(
         app, ["train", str(cube_cohort), str(tmp_path / "run"), "--method", "unsup",
-              "--scale-free", *opts]
+              "--scale-free", "--p-noise", "0.5", "--p-zoom", "0.25", *opts]
     )
     assert ok.exit_code == 0, ok.output
     cfg = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert cfg["method_options"] == {"scale_free": True}
+    assert (cfg["p_noise"], cfg["p_zoom"], cfg["p_blur"]) == (0.5, 0.25, 0.0)  # site/size cues
     refused = runner.invoke(
         app, ["train", str(cube_cohort), str(tmp_path / "none"), "--scale-free", *opts]
     )
