@@ -1,4 +1,4 @@
-"""Attribution constraints: values, masks, shared forward, G/EG equivalence, optimisation."""
+"""Attribution constraints: values, masks, training objective, G/EG equivalence, optimisation."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_scale_free_unsup_divides_each_map_by_its_mean_magnitude() -> None:
         model.head.weight.mul_(1000.0)
     torch.testing.assert_close(create_constraint("unsup", scale_free=True)(model, x, y)[0], free)
     assert not torch.allclose(create_constraint("unsup")(model, x, y)[0], plain)
-    # the shared-forward objective used in training applies it too
+    # the training objective applies it too
     out = create_constraint("unsup", scale_free=True).classification_and_constraint(model, x, y)
     torch.testing.assert_close(out["constraint"], free)
     assert create_constraint("unsup", scale_free=True).get_config()["scale_free"] is True
@@ -109,7 +109,7 @@ def test_total_variation_properties(shift: float, scale: float, seed: int) -> No
     assert total_variation(torch.full_like(maps, shift)) == 0
 
 
-def test_shared_forward_equals_separate_losses() -> None:
+def test_training_objective_equals_separate_losses() -> None:
     model, x, y, _ = _toy()
     constraint = create_constraint("unsup", weight=10.0)
     out = constraint.classification_and_constraint(model, x, y)
@@ -123,7 +123,7 @@ def test_shared_forward_equals_separate_losses() -> None:
         torch.testing.assert_close(shared, alone, rtol=1e-4, atol=1e-8)
 
 
-def test_shared_forward_when_most_images_are_constrained() -> None:
+def test_training_objective_when_every_image_is_constrained() -> None:
     model, x, y, _ = _toy()
     constraint = create_constraint("erion", attribution="g", weight=10.0)  # every image
     out = constraint.classification_and_constraint(model, x, y)

@@ -42,6 +42,12 @@ def train(
         "--scale-free/--no-scale-free",
         help="Constrain A/mean|A| instead of raw attributions (lesionlens variant; use --alpha 1).",
     ),
+    batch_statistics: str = typer.Option(
+        None,
+        help="Constrained methods, BatchNorm in the constraint pass: shared (thesis code: G "
+        "reuses the classification forward) | frozen (the classification pass' statistics as "
+        "constants; per-image maps, cheaper).",
+    ),
     encoder_norm: str = typer.Option(
         None, help="Monotone methods: encoder normalisation instance (thesis) | none."
     ),
@@ -104,6 +110,20 @@ def train(
             f"erion), not --method {method}"
         )
     method_options: dict = {"scale_free": True} if scale_free else {}
+    if batch_statistics is not None:
+        from ..constraints import BATCH_STATISTICS
+
+        if not method_cls.constrained:
+            raise ValueError(
+                f"--batch-statistics applies to attribution constraints (unsup, sup, unsup-tv, "
+                f"ross, erion), not --method {method}"
+            )
+        if batch_statistics not in BATCH_STATISTICS:
+            raise ValueError(
+                f"--batch-statistics must be one of {', '.join(BATCH_STATISTICS)}, got "
+                f"{batch_statistics!r}"
+            )
+        method_options["batch_statistics"] = batch_statistics
     encoder = {
         "encoder_norm": encoder_norm,
         "encoder_last_activation": encoder_last_activation,

@@ -2,7 +2,8 @@
 
 ``constraint = create_constraint("unsup", attribution="g", weight=None)``; in training
 ``out = constraint.classification_and_constraint(model, x, y, mask, brain)`` gives
-``out["loss"] = BCE(logit, y) + weight · L_A`` sharing the forward pass when possible, and
+``out["loss"] = BCE(logit, y) + weight · L_A`` (``batch_statistics`` "shared" or "frozen": how the
+constraint pass meets BatchNorm), and
 ``constraint(model, x, y, mask, brain) -> (L_A, parts)`` gives the unweighted penalty alone.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from ..registry import Registry
 from .constraint import (
+    BATCH_STATISTICS,
     DEFAULT_WEIGHTS,
     AttributionConstraint,
     ErionConstraint,
@@ -48,6 +50,7 @@ def create_constraint(
 
 __all__ = [
     "CONSTRAINTS",
+    "BATCH_STATISTICS",
     "DEFAULT_WEIGHTS",
     "TRAINING_ATTRIBUTIONS",
     "AttributionConstraint",

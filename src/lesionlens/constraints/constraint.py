@@ -17,7 +17,16 @@ from torch import nn
 
 from ..attributions._base import check_input, make_generator
 from ..attributions.expected import References
+from .activation_masks import ConstantActivationMasks
+from .batch_statistics import (
+    frozen_batch_statistics,
+    recorded_batch_statistics,
+    uses_batch_statistics,
+)
 from .training_attribution import check_training_attribution, training_attribution
+
+# how the constraint pass meets BatchNorm (see ``classification_and_constraint``)
+BATCH_STATISTICS = ("shared", "frozen")
 
 # Thesis Fig. 5.2: the largest α_A keeping TPR and TNR ≈ 1 (BraTS 2020, 2 mm).
 DEFAULT_WEIGHTS = {"g": 1e8, "eg": 1e10, "ig": 1e6, "ieg": 1e7}
@@ -39,6 +48,8 @@ class AttributionConstraint:
             negative gradients, inflating the logits), whereas on A/mean|A| it asks for the
             *sign* of every voxel's attribution and is met by all-negative healthy maps
             (docs/benchmarks.md). Use α ≈ 1 with it.
+        batch_statistics: how BatchNorm layers in train mode normalise in the constraint pass
+            (:meth:`classification_and_constraint`): "shared" (thesis code) or "frozen".
 
     The model's train/eval mode is left as is (BatchNorm in train mode, as in the thesis).
     """
@@ -54,9 +65,15 @@ class AttributionConstraint:
         seed: int | None = None,
         generator: torch.Generator | None = None,
         scale_free: bool = False,
+        batch_statistics: str = "shared",
     ) -> None:
         self.attribution = check_training_attribution(attribution)
         self.scale_free = bool(scale_free)
+        if batch_statistics not in BATCH_STATISTICS:
+            raise ValueError(
+                f"batch_statistics must be one of {BATCH_STATISTICS}, got {batch_statistics!r}"
+            )
+        self.batch_statistics = batch_statistics
         self.weight = float(self.default_weight(self.attribution) if weight is None else weight)
         if not self.weight >= 0:
             raise ValueError(f"weight must be >= 0, got {weight!r}")
@@ -84,6 +101,7 @@ class AttributionConstraint:
             "p0": self.p0,
             "seed": self.seed,
             "scale_free": self.scale_free,
+            "batch_statistics": self.batch_statistics,
         }
 
     # --- subclass hooks -------------------------------------------------------------------
@@ -156,25 +174,43 @@ class AttributionConstraint:
     ) -> dict[str, torch.Tensor]:
         """One training objective: ``loss = BCE(logit, y) + weight · L_A`` (eq. 5.6).
 
-        With ``attribution="g"`` the classification forward pass is reused for the gradient, as
-        in the thesis' code (x is made a leaf that requires grad; one forward, one double
-        backward). A second forward on the healthy images alone would be a little cheaper when
-        half the batch is healthy (``bench/train_step.py``), but in train mode it normalises
-        BatchNorm with healthy-only statistics and updates the running statistics twice per
-        step with them, so the constrained gradients would not be those of the classifier that
-        is evaluated.
-        Returns ``loss`` (with graph), ``bce``, ``constraint`` (detached) and ``logits`` (B,).
+        The maps come from a constraint pass on the constrained images, with ReLU/LeakyReLU
+        masks held constant (exact, cheaper second backward: ``activation_masks.py``). How that
+        pass meets BatchNorm layers that normalise with batch statistics (train mode):
+
+        - ``"shared"`` (default, thesis code): with G the classification forward is reused
+          (``autograd.grad(logits.sum(), x)`` over the whole batch), so each healthy map also
+          carries terms through the batch mean and variance from the other images' logits;
+          EG/IG/IEG run their second pass with the constrained images' own batch statistics
+          (running statistics updated by both passes).
+        - ``"frozen"``: the classification pass records the statistics each BatchNorm layer
+          normalised with; the constraint pass normalises with them as constants and leaves the
+          running statistics alone (``batch_statistics.py``). Each map is then that of the
+          classifier as it classified the batch, of that image alone, as ``explain`` computes it
+          in eval mode; the step is cheaper (``bench perf --suite train_step``). On the demo
+          cohort it also changes what is learnt (docs/benchmarks.md, session 5).
+
+        A model without such layers gives the same maps either way and always takes the cheaper
+        path. Returns ``loss`` (with graph), ``bce``, ``constraint`` (detached) and ``logits``.
         """
         x, y = self._checked(x, y, mask, brain)
         select = self.select(y, mask)
-        if self.attribution == "g" and bool(select.any()):
-            leaf = x.detach().requires_grad_(True)
-            logits = _global_logit(model(leaf))
-            (grad,) = torch.autograd.grad(logits.sum(), leaf, create_graph=True)
-            constraint, parts = self._penalty_on(grad[select], select, y, mask, brain)
+        coupled = bool(select.any()) and uses_batch_statistics(model)
+        if coupled and self.batch_statistics == "shared":
+            if self.attribution == "g":
+                leaf = x.detach().requires_grad_(True)
+                with ConstantActivationMasks():
+                    logits = _global_logit(model(leaf))
+                    (grad,) = torch.autograd.grad(logits.sum(), leaf, create_graph=True)
+                constraint, parts = self._penalty_on(grad[select], select, y, mask, brain)
+            else:
+                logits = _global_logit(model(x))
+                constraint, parts = self(model, x, y, mask, brain)
         else:
-            logits = _global_logit(model(x))
-            constraint, parts = self(model, x, y, mask, brain)
+            with recorded_batch_statistics(model) as stats:
+                logits = _global_logit(model(x))
+            with frozen_batch_statistics(model, stats):
+                constraint, parts = self(model, x, y, mask, brain)
         bce = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
         loss = bce + self.weight * constraint
         return {"loss": loss, "bce": bce.detach(), "logits": logits.detach(), **parts}
