@@ -1,10 +1,12 @@
 """Perf suite ``train_step``: cost of the attribution constraint per training step (thesis ch. 5).
 
 Times one optimiser step (forward + backward + Adam) of the "unsup" objective with no
-constraint and with G, EG, IG and IEG maps, on the 3-D 2 mm PatchGAN (96×112×96, widths 16 and
-64) and the 2-D 224² PatchGAN; ratios are to the unconstrained step and to G measured in the
-same run. Goals: G ≤ 2.0× none; EG, IEG ≤ 1.3× G. Also times one G anomaly map of one 2 mm
-volume (goal ≤ 0.3 s on 2 CPU cores). Quick mode halves every side and uses fewer repeats.
+constraint and with G, EG, IG and IEG maps (BatchNorm "shared", the default; G and IEG
+also "frozen", see ``AttributionConstraint.classification_and_constraint``), on the 3-D 2 mm
+PatchGAN (96×112×96, widths 16 and 64) and the 2-D 224² PatchGAN; ratios are to the
+unconstrained step and to G measured in the same run. Goals: G ≤ 2.0× none; EG, IEG ≤ 1.3×
+G. Also times one G anomaly map of one 2 mm volume (goal ≤ 0.3 s on 2 CPU cores). Quick mode
+halves every side and uses fewer repeats.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from ..constraints import create_constraint
 from ..models import PatchGANClassifier
 from . import PERF
 
-MODES = ("none", "g", "eg", "ig", "ieg")
+# "-frozen": the constraint pass normalises with the classification pass' BatchNorm statistics
+MODES = ("none", "g", "eg", "ig", "ieg", "g-frozen", "ieg-frozen")
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def _seconds(step: Callable[[], object], repeats: int, device: str) -> float:
@@ -27,17 +35,29 @@ def _seconds(step: Callable[[], object], repeats: int, device: str) -> float:
 
     The minimum, not the median: on a shared CPU other processes only ever add time.
     """
-    step()
-    times = []
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+    return _interleaved_seconds({"step": step}, repeats, device)["step"]
+
+
+def _interleaved_seconds(
+    steps: dict[str, Callable[[], object]], repeats: int, device: str
+) -> dict[str, float]:
+    """Fastest wall time of each step, timed in ``repeats`` rounds that run every step once.
+
+    Interleaving (none, g, eg, ... , none, g, ...) instead of timing each step's repeats in a
+    block keeps a slow spell of a shared machine from landing on one mode only, so the ratios
+    compare the modes under the same conditions. One warm-up call each first.
+    """
+    for step in steps.values():
         step()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            _sync(device)
+            start = time.perf_counter()
+            step()
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def _step_rows(
@@ -54,21 +74,25 @@ def _step_rows(
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
     x = torch.randn(batch, 1, *shape, device=device)
     y = (torch.arange(batch, device=device) % 2).float()  # half healthy, half pathological
-    seconds = {}
-    for mode in MODES:
+
+    def make_step(mode: str) -> Callable[[], None]:
+        attribution, _, frozen = mode.partition("-")
         constraint = create_constraint(
             "none" if mode == "none" else "unsup",
-            attribution="g" if mode == "none" else mode,
+            attribution="g" if mode == "none" else attribution,
             weight=1.0,
             seed=0,
+            batch_statistics="frozen" if frozen else "shared",
         )
 
-        def step(constraint=constraint) -> None:
+        def step() -> None:
             optimiser.zero_grad(set_to_none=True)
             constraint.classification_and_constraint(model, x, y)["loss"].backward()
             optimiser.step()
 
-        seconds[mode] = _seconds(step, repeats, device)
+        return step
+
+    seconds = _interleaved_seconds({mode: make_step(mode) for mode in MODES}, repeats, device)
     return [
         {
             "suite": "train_step",
@@ -79,6 +103,7 @@ def _step_rows(
             "ratio_to_none": round(seconds[mode] / seconds["none"], 3),
             "ratio_to_g": round(seconds[mode] / seconds["g"], 3),
             "goal": {"g": "<=2.0x none", "eg": "<=1.3x g", "ieg": "<=1.3x g"}.get(mode, ""),
+            "batch_statistics": "frozen" if mode.endswith("-frozen") else "shared",
             "device": device,
         }
         for mode in MODES
@@ -106,7 +131,7 @@ def train_step(device: str = "cpu", quick: bool = False) -> list[dict]:
     """Rows: per (setting, attribution) step time and ratios; plus the anomaly-map time."""
     volume = (48, 56, 48) if quick else (96, 112, 96)
     image = (112, 112) if quick else (224, 224)
-    repeats = 2 if quick else 5
+    repeats = 4 if quick else 7
     rows: list[dict] = []
     for width in (16, 64):
         rows += _step_rows(f"patchgan3d w{width}", 3, width, volume, 2, device, repeats)
