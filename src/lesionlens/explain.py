@@ -60,13 +60,18 @@ def subject_map(
     return stacked, float(torch.cat(logits).max())
 
 
-def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list[np.ndarray]:
+def _maps(
+    model, x: torch.Tensor, attribution: str, seed: int, precision: str = "fp32", **kwargs
+) -> list[np.ndarray]:
     """Per-image maps: (*spatial) for attributions (channels summed), (K, *spatial) for the
     counterfactual of a monotone model (thesis ch. 6: α ≥ 0 with M(f − α) < m); a segmentation
-    network (the supervised U-Net upper bound) gives its voxel logits, whatever ``attribution``."""
+    network (the supervised U-Net upper bound) gives its voxel logits, whatever ``attribution``.
+    ``precision`` "bf16" runs the network under bfloat16 autocast (not the counterfactual)."""
+    from .attributions import attribution_map, compute_precision
+
     if getattr(model, "is_segmentation", False):
-        with torch.no_grad():
-            return [m[0].cpu().numpy().astype(np.float32) for m in model(x)]
+        with torch.no_grad(), compute_precision(x.device.type, precision):
+            return [m[0].float().cpu().numpy().astype(np.float32) for m in model(x)]
     if attribution == "counterfactual":
         from .monotone import counterfactual_maps
 
@@ -74,9 +79,9 @@ def _maps(model, x: torch.Tensor, attribution: str, seed: int, **kwargs) -> list
             raise ValueError("--attribution counterfactual needs a --method monotone run")
         cf = counterfactual_maps(model, x, seed=seed, **kwargs)
         return [m.detach().cpu().numpy().astype(np.float32) for m in cf]
-    from .attributions import attribution_map
-
-    amaps = attribution_map(model, x, method=attribution, **_seeded(attribution, seed), **kwargs)
+    amaps = attribution_map(
+        model, x, method=attribution, precision=precision, **_seeded(attribution, seed), **kwargs
+    )
     return [_channels_to_map(m) for m in amaps]
 
 
@@ -122,6 +127,23 @@ def _scalar(text: str) -> int | float | bool | str:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
+
+
+def check_precision(attribution: str, precision: str) -> None:
+    """Refuse an unknown precision, or bf16 for the counterfactual (an optimisation whose
+    margin test needs float32 logits), in one line."""
+    from .attributions import PRECISIONS
+    from .errors import LesionLensInputError
+
+    if precision not in PRECISIONS:
+        raise LesionLensInputError(
+            f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}"
+        )
+    if precision != "fp32" and attribution == "counterfactual":
+        raise LesionLensInputError(
+            "--precision bf16 applies to attribution maps, not to the counterfactual "
+            "optimisation; drop --precision or use fp32"
+        )
 
 
 def check_options(attribution: str, options: dict[str, Any]) -> None:
@@ -203,6 +225,7 @@ def explain(
     options: dict | None = None,
     smooth_mm: float = 0.0,
     positive: bool = False,
+    precision: str = "fp32",
     on_subject=None,
 ) -> Path:
     """Write the maps directory ``out`` for ``split`` of ``cohort`` with ``run``'s model.
@@ -210,7 +233,8 @@ def explain(
     ``options`` go to the attribution method (e.g. ``{"n_steps": 30}`` for IG, ``{"steps": 200}``
     for the counterfactual). ``positive`` / ``smooth_mm`` (Gaussian FWHM in mm) post-process each
     map (:mod:`lesionlens.map_filters`; default none, as the thesis) and are recorded in
-    ``explain.yaml``."""
+    ``explain.yaml``, with ``precision`` ("fp32", or "bf16": the network under bfloat16 autocast,
+    about 2.7× faster G maps on CPUs with AVX512-BF16; predictions stay float32)."""
     import yaml
 
     from .evaluation.segmentation import voxel_spacing
@@ -218,6 +242,7 @@ def explain(
     from .training import load_run
 
     check_smoothing(smooth_mm)
+    check_precision(attribution, precision)
 
     cfg, model = load_run(run)
     coh = read_manifest(cohort)
@@ -237,7 +262,7 @@ def explain(
             image, affine = read_image(s.images)
             amap, logit = subject_map(
                 model, image, tuple(cfg.shape), attribution, dim=cfg.dim, seed=cfg.seed,
-                **options,
+                precision=precision, **options,
             )
             if positive or smooth_mm > 0:
                 amap = filter_map(
@@ -252,6 +277,7 @@ def explain(
             f"run: {Path(run).resolve()}\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
             f"attribution: {attribution}\nseed: {cfg.seed}\n"
             f"positive_part: {str(positive).lower()}\nsmooth_fwhm_mm: {float(smooth_mm)}\n"
+            f"precision: {precision}\n"
             + yaml.safe_dump({"options": recorded})
         )
     return Path(out)

@@ -113,3 +113,23 @@ def test_bad_inputs_raise(bad: torch.Tensor, error: type[Exception], model_and_i
 def test_unknown_method_suggests_a_name(model_and_input) -> None:
     with pytest.raises(ValueError, match="Did you mean 'eg'"):
         create_attribution("egg", model_and_input[0])
+
+
+@pytest.mark.parametrize("name", ATTRIBUTIONS.names())
+def test_bf16_precision_gives_a_float32_map_close_to_fp32(name: str, model_and_input) -> None:
+    """bfloat16 autocast (explain --precision bf16): same shape and dtype, really computed in
+    bf16 (not bit-identical), and the same map up to bf16 rounding (correlation > 0.98)."""
+    model, x = model_and_input
+    options = {**CHEAP.get(name, {}), **({"seed": 0} if name in RANDOM else {})}
+    full = attribution_map(model, x, name, **options)
+    half = attribution_map(model, x, name, precision="bf16", **options)
+    assert half.shape == x.shape and half.dtype == x.dtype and not model.training
+    assert not torch.equal(half, full)
+    corr = torch.corrcoef(torch.stack([half.flatten(), full.flatten()]))[0, 1]
+    assert corr > 0.98, f"{name}: correlation {corr:.4f} with the float32 map"
+
+
+def test_unknown_precision_refused(model_and_input) -> None:
+    model, x = model_and_input
+    with pytest.raises(ValueError, match="fp32, bf16"):
+        attribution_map(model, x, "g", precision="fp16")

@@ -36,3 +36,12 @@ def test_bench_perf_synth_writes_json(tmp_path: Path, monkeypatch) -> None:
     assert data["machine"]["device"] == "cpu" and "torch" in data["machine"]
     bad = CliRunner().invoke(app, ["bench", "speed"])
     assert bad.exit_code == 2 and "perf" in bad.stderr
+
+
+def test_anomaly_map_rows_time_fp32_and_bf16_with_their_agreement() -> None:
+    from lesionlens.bench.train_step import _map_rows
+
+    rows = _map_rows(8, (16, 16, 16), "cpu", repeats=1)
+    assert [r["precision"] for r in rows] == ["fp32", "bf16"]
+    assert all(r["map_s"] > 0 for r in rows)
+    assert rows[0]["corr_with_fp32"] == 1.0 and 0.98 < rows[1]["corr_with_fp32"] < 1.0

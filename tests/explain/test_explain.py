@@ -84,3 +84,35 @@ def test_intensity_floor_maps_are_the_standardised_image(tmp_path: Path) -> None
     img = np.asarray(nib.load(cohort / "img" / f"{sid}.nii.gz").dataobj, np.float32)[None]
     np.testing.assert_allclose(nib.load(out / "maps" / f"{sid}.nii.gz").get_fdata(),
                                standardise(img)[0][0], rtol=1e-6)
+
+
+def test_bf16_precision_maps_match_fp32_and_are_recorded(trained, tmp_path: Path) -> None:
+    import yaml
+
+    cohort, run = trained
+    full = explain(run, cohort, tmp_path / "fp32", split="test")
+    res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "bf16"),
+                                   "--precision", "bf16"])
+    assert res.exit_code == 0, res.output
+    assert yaml.safe_load((tmp_path / "bf16" / "explain.yaml").read_text())["precision"] == "bf16"
+    assert yaml.safe_load((full / "explain.yaml").read_text())["precision"] == "fp32"
+    pd.testing.assert_frame_equal(  # subject decisions stay float32
+        pd.read_csv(full / "predictions.csv"), pd.read_csv(tmp_path / "bf16" / "predictions.csv")
+    )
+    for sid in pd.read_csv(full / "predictions.csv")["subject_id"]:
+        a = nib.load(full / "maps" / f"{sid}.nii.gz").get_fdata().ravel()
+        b = nib.load(tmp_path / "bf16" / "maps" / f"{sid}.nii.gz")
+        assert b.get_data_dtype() == np.float32
+        assert np.corrcoef(a, b.get_fdata().ravel())[0, 1] > 0.98
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--precision", "fp16"], "fp32, bf16"),
+     (["--precision", "bf16", "--attribution", "counterfactual"], "counterfactual")],
+)
+def test_bad_precision_refused_before_any_work(trained, tmp_path: Path, args, message) -> None:
+    cohort, run = trained
+    res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "m"), *args])
+    assert res.exit_code == 2 and message in res.stderr
+    assert not (tmp_path / "m").exists()

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..registry import Registry
 from ._base import Attribution, Target, reduce_output
-from .anomaly_map import attribution_map
+from .anomaly_map import PRECISIONS, attribution_map, compute_precision
 from .expected import ExpectedGradients, ImprovedExpectedGradients
 from .gradcam import GradCAM
 from .gradient import Gradient, InputXGradient
@@ -66,8 +66,10 @@ __all__ = [
     "InputXGradient",
     "IntegratedGradients",
     "Occlusion",
+    "PRECISIONS",
     "Target",
     "attribution_map",
+    "compute_precision",
     "create_attribution",
     "quadrature",
     "reduce_output",

@@ -1,7 +1,14 @@
-"""Anomaly maps for ``explain``: one attribution per image, positive = evidence for pathology."""
+"""Anomaly maps for ``explain``: one attribution per image, positive = evidence for pathology.
+
+``precision="bf16"`` runs the model's convolutions and matrix products in bfloat16 (autocast; the
+input, the map and the reductions stay float32): on CPUs with AVX512-BF16 or AMX it cuts the G map
+of a 2 mm volume by the width-64 3-D PatchGAN from 0.60 s to 0.22 s (docs/benchmarks.md), with maps
+correlated > 0.99 with float32 ones. Elsewhere it may be slower; the default stays float32.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -10,6 +17,18 @@ from torch import nn
 from ..models.utils import eval_mode
 from ._base import Target
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def compute_precision(device_type: str, precision: str = "fp32") -> AbstractContextManager:
+    """Context in which a model runs at ``precision`` ("fp32": as is; "bf16": autocast to
+    bfloat16 on ``device_type`` "cpu" or "cuda"). Unknown precisions raise ``ValueError``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "fp32":
+        return nullcontext()
+    return torch.autocast(device_type, dtype=torch.bfloat16)
+
 
 def attribution_map(
     model: nn.Module,
@@ -17,6 +36,7 @@ def attribution_map(
     method: str = "g",
     target: Target = None,
     eval: bool = True,
+    precision: str = "fp32",
     **kwargs: Any,
 ) -> torch.Tensor:
     """Detached attribution map (B, C, *spatial) of the pathological logit.
@@ -31,6 +51,7 @@ def attribution_map(
         target: see :func:`lesionlens.attributions.reduce_output`.
         eval: compute in eval mode (BatchNorm running statistics), restoring the modes after;
             False keeps the model's current mode.
+        precision: "fp32" (default) or "bf16" (:func:`compute_precision`); the map is float32.
         **kwargs: split between the method's constructor (e.g. ``layer``, ``relu``, ``p0``,
             ``multiply_by_inputs``) and its ``attribute`` (e.g. ``n_steps``, ``seed``).
     """
@@ -38,9 +59,6 @@ def attribution_map(
 
     init_kwargs, call_kwargs = split_kwargs(method, kwargs)
     explainer = create_attribution(method, model, **init_kwargs)
-    if eval:
-        with eval_mode(model):
-            maps = explainer.attribute(x, target=target, **call_kwargs)
-    else:
+    with compute_precision(x.device.type, precision), (eval_mode(model) if eval else nullcontext()):
         maps = explainer.attribute(x, target=target, **call_kwargs)
-    return maps.detach()
+    return maps.detach().to(x.dtype)

@@ -197,6 +197,12 @@ def explain(
     positive: bool = typer.Option(
         False, "--positive", help="Keep only the evidence for pathology (negatives → 0)."
     ),
+    precision: str = typer.Option(
+        "fp32",
+        "--precision",
+        help="fp32 | bf16: run the network under bfloat16 autocast (≈2.7× faster G maps on CPUs "
+        "with AVX512-BF16; not for the counterfactual).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
 ) -> None:
     """Write per-subject lesion maps (NIfTI, positive = pathology) and predictions.csv."""
@@ -217,6 +223,7 @@ def explain(
             options=parse_options(option or []),
             smooth_mm=smooth_mm,
             positive=positive,
+            precision=precision,
             on_subject=lambda s: bar.advance(task),
         )
     console.print(f"maps written to [bold]{out}[/bold]")
