@@ -95,6 +95,11 @@ def train(
     devices: int = typer.Option(1, help="Devices (processes) per node; >1 uses DDP."),
     nodes: int = typer.Option(1, help="Nodes for multi-node DDP."),
     accelerator: str = typer.Option("cpu", help="cpu | gpu | auto."),
+    precision: str = typer.Option(
+        "32-true",
+        help="32-true | bf16-mixed (bfloat16 autocast: 1.4–2× faster steps on GPUs and on CPUs "
+        "with AVX512-BF16; weights and optimiser stay float32).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue OUT from checkpoints/last.ckpt."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
 ) -> None:
@@ -166,6 +171,7 @@ def train(
         devices=devices,
         nodes=nodes,
         accelerator=accelerator,
+        precision=precision,
         method_options=method_options,
     )
     try:

@@ -15,6 +15,7 @@ import yaml
 
 OPTIMIZERS = ("auto", "adam", "yogi", "adadelta", "sgd")
 PATCH_MODELS = ("patchgan", "patchcnn")  # the classifiers with --depth and --pool
+PRECISIONS = ("32-true", "bf16-mixed")  # Lightning precision: float32, or bfloat16 autocast
 AUGMENTATION_PROBABILITIES = (
     "p_intensity", "p_flip", "p_elastic", "p_contrast", "p_bias", "p_noise", "p_blur", "p_zoom"
 )
@@ -60,12 +61,17 @@ class TrainConfig:
     strategy: str = "auto"
     num_workers: int = 0
     deterministic: bool = True
+    precision: str = "32-true"  # bf16-mixed: forward (and the constraint's maps) in bfloat16
     method_options: dict[str, Any] = field(default_factory=dict)
     in_channels: int | None = None  # resolved from the cohort at training time
 
     def __post_init__(self) -> None:
         if self.dim not in (2, 3):
             raise ValueError(f"--dim must be 2 or 3, got {self.dim}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"

@@ -225,6 +225,7 @@ def _make_trainer(cfg: TrainConfig, run: Path, aug, progress: bool) -> L.Trainer
         # SyncBatchNorm is CUDA-only in PyTorch: on CPU, DDP ranks keep their own BN statistics
         sync_batchnorm=cfg.devices * cfg.nodes > 1 and cfg.accelerator in ("gpu", "cuda"),
         deterministic=cfg.deterministic,
+        precision=cfg.precision,
         logger=CSVLogger(run, name="", version="lightning"),
         callbacks=callbacks,
         enable_progress_bar=progress,
