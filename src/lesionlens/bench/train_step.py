@@ -2,7 +2,8 @@
 
 Times one optimiser step (forward + backward + Adam) of the "unsup" objective with no
 constraint and with G, EG, IG and IEG maps (BatchNorm "shared", the default; G and IEG
-also "frozen", see ``AttributionConstraint.classification_and_constraint``), on the 3-D 2 mm
+also "frozen", see ``AttributionConstraint.classification_and_constraint``; none and G also
+under bfloat16 autocast, ``train --precision bf16-mixed``), on the 3-D 2 mm
 PatchGAN (96×112×96, widths 16 and 64) and the 2-D 224² PatchGAN; ratios are to the
 unconstrained step and to G measured in the same run. Goals: G ≤ 2.0× none; EG, IEG ≤ 1.3×
 G. Also times one G anomaly map of one 2 mm volume in float32 and bfloat16 autocast (goal ≤ 0.3 s
@@ -17,13 +18,14 @@ from collections.abc import Callable
 
 import torch
 
-from ..attributions import attribution_map
+from ..attributions import attribution_map, compute_precision
 from ..constraints import create_constraint
 from ..models import PatchGANClassifier
 from . import PERF
 
-# "-frozen": the constraint pass normalises with the classification pass' BatchNorm statistics
-MODES = ("none", "g", "eg", "ig", "ieg", "g-frozen", "ieg-frozen")
+# "-frozen": the constraint pass normalises with the classification pass' BatchNorm statistics;
+# "-bf16": the step under bfloat16 autocast (train --precision bf16-mixed)
+MODES = ("none", "g", "eg", "ig", "ieg", "g-frozen", "ieg-frozen", "none-bf16", "g-bf16")
 
 
 def _sync(device: str) -> None:
@@ -77,21 +79,27 @@ def _step_rows(
     y = (torch.arange(batch, device=device) % 2).float()  # half healthy, half pathological
 
     def make_step(mode: str) -> Callable[[], None]:
-        attribution, _, frozen = mode.partition("-")
+        attribution, _, variant = mode.partition("-")
         constraint = create_constraint(
-            "none" if mode == "none" else "unsup",
-            attribution="g" if mode == "none" else attribution,
+            "none" if attribution == "none" else "unsup",
+            attribution="g" if attribution == "none" else attribution,
             weight=1.0,
             seed=0,
-            batch_statistics="frozen" if frozen else "shared",
+            batch_statistics="frozen" if variant == "frozen" else "shared",
         )
+        precision = "bf16" if variant == "bf16" else "fp32"
 
         def step() -> None:
             optimiser.zero_grad(set_to_none=True)
-            constraint.classification_and_constraint(model, x, y)["loss"].backward()
+            with compute_precision(torch.device(device).type, precision):
+                out = constraint.classification_and_constraint(model, x, y)
+            out["loss"].backward()
             optimiser.step()
 
         return step
+
+    def same_precision(base: str, mode: str) -> str:
+        return f"{base}-bf16" if mode.endswith("-bf16") else base
 
     seconds = _interleaved_seconds({mode: make_step(mode) for mode in MODES}, repeats, device)
     return [
@@ -101,10 +109,16 @@ def _step_rows(
             "input": "x".join(map(str, (batch, 1, *shape))),
             "attribution": mode,
             "step_s": round(seconds[mode], 4),
-            "ratio_to_none": round(seconds[mode] / seconds["none"], 3),
-            "ratio_to_g": round(seconds[mode] / seconds["g"], 3),
+            "ratio_to_none": round(seconds[mode] / seconds[same_precision("none", mode)], 3),
+            "ratio_to_g": round(seconds[mode] / seconds[same_precision("g", mode)], 3),
+            "ratio_to_fp32": (
+                round(seconds[mode] / seconds[mode.removesuffix("-bf16")], 3)
+                if mode.endswith("-bf16")
+                else None
+            ),
             "goal": {"g": "<=2.0x none", "eg": "<=1.3x g", "ieg": "<=1.3x g"}.get(mode, ""),
             "batch_statistics": "frozen" if mode.endswith("-frozen") else "shared",
+            "precision": "bf16" if mode.endswith("-bf16") else "fp32",
             "device": device,
         }
         for mode in MODES
