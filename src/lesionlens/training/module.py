@@ -43,7 +43,7 @@ class ClassifierModule(L.LightningModule):
             if k != "logits" and v.ndim == 0:
                 self.log(
                     f"{prefix}_{k}",
-                    v.detach(),
+                    v.detach().float(),  # counts (n_constrained) are integers
                     batch_size=batch_size,
                     prog_bar=prefix == "train" and k != "loss",
                     on_epoch=True,
