@@ -234,7 +234,7 @@ def explain(
     for the counterfactual). ``positive`` / ``smooth_mm`` (Gaussian FWHM in mm) post-process each
     map (:mod:`lesionlens.map_filters`; default none, as the thesis) and are recorded in
     ``explain.yaml``, with ``precision`` ("fp32", or "bf16": the network under bfloat16 autocast,
-    about 2.7× faster G maps on CPUs with AVX512-BF16; predictions stay float32)."""
+    about 2× faster G maps on CPUs with AVX512-BF16; predictions stay float32)."""
     import yaml
 
     from .evaluation.segmentation import voxel_spacing

@@ -2,7 +2,7 @@
 
 ``precision="bf16"`` runs the model's convolutions and matrix products in bfloat16 (autocast; the
 input, the map and the reductions stay float32): on CPUs with AVX512-BF16 or AMX it cuts the G map
-of a 2 mm volume by the width-64 3-D PatchGAN from 0.60 s to 0.22 s (docs/benchmarks.md), with maps
+of a 2 mm volume by the width-64 3-D PatchGAN from 0.49 s to 0.23 s (docs/benchmarks.md), with maps
 correlated > 0.99 with float32 ones. Elsewhere it may be slower; the default stays float32.
 """
 

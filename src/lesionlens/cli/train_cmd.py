@@ -206,7 +206,7 @@ def explain(
     precision: str = typer.Option(
         "fp32",
         "--precision",
-        help="fp32 | bf16: run the network under bfloat16 autocast (≈2.7× faster G maps on CPUs "
+        help="fp32 | bf16: run the network under bfloat16 autocast (≈2× faster G maps on CPUs "
         "with AVX512-BF16; not for the counterfactual).",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
