@@ -130,15 +130,12 @@ def _scalar(text: str) -> int | float | bool | str:
 
 
 def check_precision(attribution: str, precision: str) -> None:
-    """Refuse an unknown precision, or bf16 for the counterfactual (an optimisation whose
-    margin test needs float32 logits), in one line."""
-    from .attributions import PRECISIONS
+    """Refuse, before any work, an unknown precision, or bf16 for the counterfactual (an
+    optimisation whose margin test needs float32 logits), in one line."""
+    from .attributions import check_precision as check_precision_name
     from .errors import LesionLensInputError
 
-    if precision not in PRECISIONS:
-        raise LesionLensInputError(
-            f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}"
-        )
+    check_precision_name(precision)
     if precision != "fp32" and attribution == "counterfactual":
         raise LesionLensInputError(
             "--precision bf16 applies to attribution maps, not to the counterfactual "

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..registry import Registry
 from ._base import Attribution, Target, reduce_output
-from .anomaly_map import PRECISIONS, attribution_map, compute_precision
+from .anomaly_map import PRECISIONS, attribution_map, check_precision, compute_precision
 from .expected import ExpectedGradients, ImprovedExpectedGradients
 from .gradcam import GradCAM
 from .gradient import Gradient, InputXGradient
@@ -69,6 +69,7 @@ __all__ = [
     "PRECISIONS",
     "Target",
     "attribution_map",
+    "check_precision",
     "compute_precision",
     "create_attribution",
     "quadrature",

@@ -20,11 +20,16 @@ from ._base import Target
 PRECISIONS = ("fp32", "bf16")
 
 
+def check_precision(precision: str) -> None:
+    """Raise ``ValueError`` (one line) unless ``precision`` is one of :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+
+
 def compute_precision(device_type: str, precision: str = "fp32") -> AbstractContextManager:
     """Context in which a model runs at ``precision`` ("fp32": as is; "bf16": autocast to
     bfloat16 on ``device_type`` "cpu" or "cuda"). Unknown precisions raise ``ValueError``."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    check_precision(precision)
     if precision == "fp32":
         return nullcontext()
     return torch.autocast(device_type, dtype=torch.bfloat16)
