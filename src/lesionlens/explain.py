@@ -29,10 +29,15 @@ def subject_map(
     dim: int = 3,
     seed: int = 0,
     chunk: int = 16,
+    slice_context: int = 0,
     **kwargs,
 ) -> tuple[np.ndarray, float]:
-    """One image (C, X, Y, Z) → (map (X, Y, Z) [or (X, Y, Z, K)], image-level logit)."""
-    from .data import crop_or_pad, standardise, undo_crop_or_pad
+    """One image (C, X, Y, Z) → (map (X, Y, Z) [or (X, Y, Z, K)], image-level logit).
+
+    2-D models with ``slice_context`` k see each slice with its k neighbours per side as channels
+    (:func:`lesionlens.data.context_stack`); the slice's map is the attribution on its own
+    (centre) channels."""
+    from .data import centre_channels, context_stack, crop_or_pad, standardise, undo_crop_or_pad
 
     image, _ = standardise(image)  # the training datasets' intensity scale
     bg = 0.0
@@ -45,14 +50,18 @@ def subject_map(
             amap = np.moveaxis(undo_crop_or_pad(amap, (amap.shape[0], *image.shape[1:])), 0, -1)
             return np.ascontiguousarray(amap), logit
         return undo_crop_or_pad(amap, image.shape[1:]), logit
-    slices = [crop_or_pad(image[..., z], shape, bg) for z in range(image.shape[-1])]
+    slices = [
+        crop_or_pad(context_stack(image, z, slice_context), shape, bg)
+        for z in range(image.shape[-1])
+    ]
     xs = torch.from_numpy(np.stack(slices))
+    centre = centre_channels(image.shape[0], slice_context)
     maps, logits = [], []
     for start in range(0, len(xs), chunk):
         xb = xs[start : start + chunk]
         with torch.no_grad():
             logits.append(_image_logit(model, xb))
-        maps.extend(_maps(model, xb, attribution, seed + start, **kwargs))
+        maps.extend(_maps(model, xb, attribution, seed + start, centre=centre, **kwargs))
     if maps[0].ndim == 3:  # (K, X, Y) counterfactual channels → (X, Y, Z, K)
         restacked = [undo_crop_or_pad(m, (m.shape[0], *image.shape[1:3])) for m in maps]
         return np.stack(restacked, axis=-1).transpose(1, 2, 3, 0), float(torch.cat(logits).max())
@@ -61,12 +70,14 @@ def subject_map(
 
 
 def _maps(
-    model, x: torch.Tensor, attribution: str, seed: int, precision: str = "fp32", **kwargs
+    model, x: torch.Tensor, attribution: str, seed: int, precision: str = "fp32",
+    centre: slice | None = None, **kwargs,
 ) -> list[np.ndarray]:
     """Per-image maps: (*spatial) for attributions (channels summed), (K, *spatial) for the
     counterfactual of a monotone model (thesis ch. 6: α ≥ 0 with M(f − α) < m); a segmentation
     network (the supervised U-Net upper bound) gives its voxel logits, whatever ``attribution``.
-    ``precision`` "bf16" runs the network under bfloat16 autocast (not the counterfactual)."""
+    ``precision`` "bf16" runs the network under bfloat16 autocast (not the counterfactual);
+    ``centre`` keeps only those input channels of an attribution (2.5-D inputs)."""
     from .attributions import attribution_map, compute_precision
 
     if getattr(model, "is_segmentation", False):
@@ -82,14 +93,14 @@ def _maps(
     amaps = attribution_map(
         model, x, method=attribution, precision=precision, **_seeded(attribution, seed), **kwargs
     )
-    return [_channels_to_map(m) for m in amaps]
+    return [_channels_to_map(m if centre is None else m[centre]) for m in amaps]
 
 
 def training_references(subjects: list[Subject], cfg, n: int = 16) -> torch.Tensor:
     """EG/IEG references from the data distribution (thesis Eq. 2.28): up to ``n`` training images
     (evenly spread over the split) on the model's input grid — volumes for 3-D models, their
-    central axial slices for 2-D ones."""
-    from .data import crop_or_pad, standardise
+    central axial slices (with their context slices) for 2-D ones."""
+    from .data import context_stack, crop_or_pad, standardise
 
     if not subjects:
         raise ValueError("EG/IEG maps need training images as references; the cohort has none")
@@ -99,7 +110,7 @@ def training_references(subjects: list[Subject], cfg, n: int = 16) -> torch.Tens
     for s in picks:
         image, _ = standardise(read_image(s.images)[0])
         if cfg.dim == 2:
-            image = image[..., image.shape[-1] // 2]
+            image = context_stack(image, image.shape[-1] // 2, cfg.slice_context)
         refs.append(crop_or_pad(image, tuple(cfg.shape), 0.0))
     return torch.from_numpy(np.stack(refs))
 
@@ -259,7 +270,7 @@ def explain(
             image, affine = read_image(s.images)
             amap, logit = subject_map(
                 model, image, tuple(cfg.shape), attribution, dim=cfg.dim, seed=cfg.seed,
-                precision=precision, **options,
+                precision=precision, slice_context=cfg.slice_context, **options,
             )
             if positive or smooth_mm > 0:
                 amap = filter_map(

@@ -8,7 +8,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from lesionlens import io
-from lesionlens.data import SliceDataset, central_slices, labels
+from lesionlens.data import (
+    SliceDataset,
+    central_slices,
+    centre_channels,
+    context_stack,
+    labels,
+)
 
 from .conftest import BRAIN, GRID, LESION, Row, brain_volume, build_cohort
 
@@ -111,9 +117,39 @@ def test_pathological_subject_without_mask_is_refused(tmp_path):
         SliceDataset(path)
 
 
+def test_context_stacks_neighbour_slices_slice_major_with_edges_repeated():
+    volume = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)  # (C, X, Y, Z)
+    stack = context_stack(volume, 0, 2)
+    assert stack.shape == (5 * 2, 3, 4)
+    z_of = [0, 0, 0, 1, 2]  # offsets −2 … +2 from z = 0, clipped to the volume
+    for j, z in enumerate(z_of):
+        for c in range(2):
+            np.testing.assert_array_equal(stack[j * 2 + c], volume[c, :, :, z])
+    np.testing.assert_array_equal(stack[centre_channels(2, 2)], volume[..., 0])
+    np.testing.assert_array_equal(context_stack(volume, 3, 0), volume[..., 3])
+    sagittal = context_stack(volume, 1, 1, axis=0)  # neighbours along X
+    np.testing.assert_array_equal(sagittal[2:4], volume[:, 1])
+    np.testing.assert_array_equal(sagittal[4:6], volume[:, 2])
+
+
+def test_context_items_carry_the_neighbours_and_the_centre_slice_labels(cohort_path):
+    plain = SliceDataset(cohort_path, split="train", slices="central10")
+    wide = SliceDataset(cohort_path, split="train", slices="central10", context=1)
+    assert len(wide) == len(plain) and (wide.table == plain.table).all()
+    i = 10 + 4  # subject p0, slice z = 4
+    item, centre, below, above = wide[i], plain[i], plain[i - 1], plain[i + 1]
+    assert item["image"].shape == (3 * 2, GRID[0], GRID[1])
+    np.testing.assert_array_equal(item["image"][0:2], below["image"])
+    np.testing.assert_array_equal(item["image"][2:4], centre["image"])
+    np.testing.assert_array_equal(item["image"][4:6], above["image"])
+    for key in ("mask", "brain", "label"):
+        assert torch.equal(item[key], centre[key])
+
+
 @pytest.mark.parametrize(
     "kwargs",
-    [{"slices": "all"}, {"axis": 3}, {"min_lesion_fraction": 1.5}, {"shape": (8, 8, 8)}],
+    [{"slices": "all"}, {"axis": 3}, {"min_lesion_fraction": 1.5}, {"shape": (8, 8, 8)},
+     {"context": -1}],
 )
 def test_bad_options_are_refused(cohort_path, kwargs):
     with pytest.raises(ValueError):

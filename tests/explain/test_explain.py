@@ -8,6 +8,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from lesionlens.cli import app
@@ -116,3 +117,39 @@ def test_bad_precision_refused_before_any_work(trained, tmp_path: Path, args, me
     res = CliRunner().invoke(app, ["explain", str(run), str(cohort), str(tmp_path / "m"), *args])
     assert res.exit_code == 2 and message in res.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_2_5d_model_sees_neighbour_slices_and_maps_its_centre_slice(tmp_path: Path) -> None:
+    from lesionlens.attributions import attribution_map
+    from lesionlens.data import context_stack, crop_or_pad, standardise, undo_crop_or_pad
+    from lesionlens.io import read_image
+    from lesionlens.training import load_run
+
+    cohort = make_cube_cohort(tmp_path / "cohort")
+    run = train(cohort, tmp_path / "run", TrainConfig(dim=2, slice_context=1, **FAST),
+                progress=False)
+    cfg, model = load_run(run)
+    assert cfg.slice_context == 1 and cfg.model_in_channels == 3
+    out = explain(run, cohort, tmp_path / "maps", split="test")
+    sid = pd.read_csv(out / "predictions.csv")["subject_id"][0]
+    amap = nib.load(out / "maps" / f"{sid}.nii.gz").get_fdata()
+    assert amap.shape == (12, 14, 10)
+    image, _ = standardise(read_image([cohort / "img" / f"{sid}.nii.gz"])[0])
+    for z in (0, 4, 9):  # both edges (repeated slices) and the middle
+        x = torch.from_numpy(crop_or_pad(context_stack(image, z, 1), tuple(cfg.shape), 0.0))
+        grad = attribution_map(model, x[None], method="g")[0]  # (3, *shape): below, centre, above
+        assert grad[0].abs().sum() > 0 and grad[2].abs().sum() > 0  # the neighbours are read
+        expected = undo_crop_or_pad(grad[1:2].detach().numpy(), (1, 12, 14))[0]
+        np.testing.assert_allclose(amap[..., z], expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [(["--slice-context", "1"], "needs --dim 2"),
+     (["--slice-context", "1", "--dim", "2", "--method", "sup"], "centre slice only")],
+)
+def test_slice_context_refusals_exit_2(tmp_path: Path, options, message) -> None:
+    cohort = make_cube_cohort(tmp_path / "cohort")
+    res = CliRunner().invoke(app, ["train", str(cohort), str(tmp_path / "run"), *options])
+    assert res.exit_code == 2 and message in res.stderr
+    assert not (tmp_path / "run").exists()

@@ -72,6 +72,9 @@ def train(
     ),
     batch_size: int = typer.Option(8, help="Global batch size (split across devices)."),
     slices: str = typer.Option("central10", help="2-D: central10 | brain (all brain slices)."),
+    slice_context: int = typer.Option(
+        0, help="2-D: neighbouring slices per side stacked as channels (2.5-D input; 0 = none)."
+    ),
     balanced: bool = typer.Option(
         True, "--balanced/--no-balanced", help="Draw training items class-balanced."
     ),
@@ -158,6 +161,7 @@ def train(
         patience=patience,
         batch_size=batch_size,
         slices=slices,
+        slice_context=slice_context,
         balanced=balanced,
         p_intensity=p_intensity,
         p_flip=p_flip,

@@ -10,7 +10,14 @@ from typing import Any
 from .datasets import SubjectDataset, VolumeDataset, class_weights, labels, load_split_arrays
 from .geometry import crop_or_pad, undo_crop_or_pad
 from .loading import SubjectArrays, background_values, load_subject, select_subjects, standardise
-from .slices import SliceDataset, brain_slices, central_slices, lesion_fractions
+from .slices import (
+    SliceDataset,
+    brain_slices,
+    central_slices,
+    centre_channels,
+    context_stack,
+    lesion_fractions,
+)
 
 __all__ = [
     "SliceDataset",
@@ -20,6 +27,8 @@ __all__ = [
     "background_values",
     "brain_slices",
     "central_slices",
+    "centre_channels",
+    "context_stack",
     "class_weights",
     "crop_or_pad",
     "labels",

@@ -4,6 +4,12 @@ A slice of a pathological subject is labelled pathological when its lesion mask 
 ``min_lesion_fraction`` (0.1 %) of the slice's voxels, counted on the subject's own grid; slices
 of healthy subjects are always healthy. The thesis kept only the 10 central axial slices and
 dropped slices whose lesion is present but too small to count (``drop_ambiguous=True``).
+
+``context=k`` gives a 2.5-D input (a lesionlens option, not in the thesis): the k axial slices on
+each side are stacked as extra channels, ``(C, X, Y, Z)`` → ``((2k + 1)·C, X, Y)`` ordered
+slice-major (offsets −k … +k, the image channels within each), the centre slice at channels
+``k·C … (k + 1)·C − 1``; beyond the volume the edge slice is repeated. The label, mask and brain
+stay the centre slice's.
 """
 
 from __future__ import annotations
@@ -20,6 +26,23 @@ from .loading import crop_or_pad_subject, load_subject
 
 SLICE_CHOICES = ("central10", "brain")
 CENTRAL_COUNT = 10
+
+
+def context_stack(volume: np.ndarray, index: int, context: int, axis: int = 2) -> np.ndarray:
+    """Slice ``index`` of a channel-first ``(C, X, Y, Z)`` volume with ``context`` neighbours on
+    each side along ``axis`` (edge slices repeated) → ``((2·context + 1)·C, *in-plane)``."""
+    if context < 0:
+        raise ValueError(f"context must be ≥ 0, got {context}")
+    n = volume.shape[axis + 1]
+    picks = np.clip(np.arange(index - context, index + context + 1), 0, n - 1)
+    stacked = np.take(volume, picks, axis=axis + 1)  # (C, ..., 2k+1, ...)
+    stacked = np.moveaxis(stacked, axis + 1, 0)  # (2k+1, C, *in-plane)
+    return np.ascontiguousarray(stacked.reshape(-1, *stacked.shape[2:]))
+
+
+def centre_channels(n_channels: int, context: int) -> slice:
+    """Channels of the centre slice in a :func:`context_stack` of ``n_channels``-channel images."""
+    return slice(context * n_channels, (context + 1) * n_channels)
 
 
 def central_slices(n_slices: int, count: int = CENTRAL_COUNT) -> np.ndarray:
@@ -55,6 +78,7 @@ class SliceDataset(SubjectDataset):
         axis: slicing axis of the ``(X, Y, Z)`` grid (2 = axial).
         min_lesion_fraction: lesion fraction above which a slice is pathological.
         drop_ambiguous: drop pathological subjects' slices with ``0 < fraction <= min``.
+        context: neighbouring slices on each side stacked as channels (2.5-D; 0 = plain 2-D).
 
     Raises:
         ValueError: bad option, a pathological subject without mask, or no slice selected.
@@ -74,6 +98,7 @@ class SliceDataset(SubjectDataset):
         axis: int = 2,
         min_lesion_fraction: float = 0.001,
         drop_ambiguous: bool = False,
+        context: int = 0,
     ) -> None:
         if slices not in SLICE_CHOICES:
             raise ValueError(f"slices must be one of {SLICE_CHOICES}, got {slices!r}")
@@ -81,6 +106,9 @@ class SliceDataset(SubjectDataset):
             raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
         if not 0.0 <= min_lesion_fraction < 1.0:
             raise ValueError(f"min_lesion_fraction must be in [0, 1), got {min_lesion_fraction}")
+        if context < 0:
+            raise ValueError(f"context must be ≥ 0, got {context}")
+        self.context = int(context)
         super().__init__(cohort_or_subjects, split, shape, cache, transform, seed)
         self.slices = slices
         self.axis = axis
@@ -139,7 +167,7 @@ class SliceDataset(SubjectDataset):
 
         mask = None if arrays.mask is None else cut(arrays.mask, False)
         item = self._item(
-            cut(arrays.image, True),
+            context_stack(arrays.image, slice_index, self.context, axis),
             mask,
             cut(arrays.brain, False),
             label,

@@ -43,6 +43,7 @@ class TrainConfig:
     batch_size: int = 8
     shape: tuple[int, ...] | None = None  # crop/pad target; None → smallest multiple of 16 ≥ data
     slices: str = "central10"  # 2-D models: central10 | brain
+    slice_context: int = 0  # 2-D models: neighbouring slices per side stacked as channels (2.5-D)
     balanced: bool = True  # draw training items class-balanced (2-D slices are mostly healthy)
     p_intensity: float = 0.5
     p_flip: float = 0.5
@@ -91,12 +92,27 @@ class TrainConfig:
                 f"--depth and --pool are options of {' and '.join(PATCH_MODELS)}; --model "
                 f"{self.model} has neither"
             )
+        if self.slice_context < 0 or (self.slice_context and self.dim != 2):
+            raise ValueError(
+                f"--slice-context must be ≥ 0 and needs --dim 2, got {self.slice_context} "
+                f"with --dim {self.dim}"
+            )
+        if self.slice_context and self.method == "sup":
+            raise ValueError(
+                "--slice-context with --method sup: the lesion mask covers the centre slice "
+                "only, not the stacked neighbours; use --slice-context 0"
+            )
         if self.shape is not None:
             self.shape = tuple(int(s) for s in self.shape)
             if len(self.shape) != self.dim:
                 raise ValueError(
                     f"--shape needs {self.dim} sizes for --dim {self.dim}, got {self.shape}"
                 )
+
+    @property
+    def model_in_channels(self) -> int:
+        """Input channels of the network: the cohort's, times 2·slice_context + 1 slices."""
+        return (self.in_channels or 1) * (2 * self.slice_context + 1)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

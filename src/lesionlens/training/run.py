@@ -23,7 +23,7 @@ def load_run(run: str | Path) -> tuple[TrainConfig, nn.Module]:
                 f"{run}: not a finished run ({p.name} missing); train it first"
             )
     cfg = TrainConfig.load(cfg_path)
-    model = METHODS.create(cfg.method, cfg=cfg).build_model(cfg.in_channels or 1)
+    model = METHODS.create(cfg.method, cfg=cfg).build_model(cfg.model_in_channels)
     try:
         state = load_file(str(weights))
     except Exception as exc:

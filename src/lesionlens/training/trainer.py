@@ -52,9 +52,12 @@ def build_datasets(cohort: Cohort, cfg: TrainConfig):
         val = VolumeDataset(cohort, split="val", shape=cfg.shape)
     else:
         train = SliceDataset(
-            cohort, split="train", shape=cfg.shape, slices=cfg.slices, transform=aug, seed=cfg.seed
+            cohort, split="train", shape=cfg.shape, slices=cfg.slices, transform=aug, seed=cfg.seed,
+            context=cfg.slice_context,
         )
-        val = SliceDataset(cohort, split="val", shape=cfg.shape, slices=cfg.slices)
+        val = SliceDataset(
+            cohort, split="val", shape=cfg.shape, slices=cfg.slices, context=cfg.slice_context
+        )
     return train, val, aug
 
 
@@ -173,7 +176,7 @@ def train(
         L.seed_everything(cfg.seed, workers=True, verbose=False)
         train_ds, val_ds, aug = build_datasets(coh, cfg)
         train_dl, val_dl = _loaders(train_ds, val_ds, cfg)
-        module = ClassifierModule(cfg, method, in_channels=coh.n_channels)
+        module = ClassifierModule(cfg, method, in_channels=cfg.model_in_channels)
         trainer = _make_trainer(cfg, run, aug, progress)
         log.info(
             "training %s on %s (%d train, %d val)",
