@@ -145,3 +145,30 @@ def test_subject_threshold_calibrated_on_val_predictions(synthetic, tmp_path):
         evaluate(test, manifest, threshold="best", subject_threshold="val-bacc", overwrite=True)
     with pytest.raises(ValueError, match="zero, val-bacc"):
         evaluate(test, manifest, val_maps=val, subject_threshold="youden", overwrite=True)
+
+
+def test_tpr_by_lesion_volume_bins_patients_by_millilitres(synthetic, tmp_path):
+    from lesionlens.evaluation.evaluate import tpr_by_lesion_volume
+
+    rows = [
+        {"lesion_ml": 1.1, "pred": 0.0}, {"lesion_ml": 2.9, "pred": 1.0},
+        {"lesion_ml": 3.0, "pred": 1.0}, {"lesion_ml": 64.0, "pred": 1.0},
+        {"lesion_ml": 5.0, "pred": None},  # no decision: not counted
+        {"label": 0, "pred": 1.0},  # healthy: not counted
+    ]  # fmt: skip
+    bins = tpr_by_lesion_volume(rows)
+    assert [(b["low_ml"], b["high_ml"], b["n"], b["detected"]) for b in bins] == [
+        (0.0, 3.0, 2, 1), (3.0, 10.0, 1, 1), (10.0, 30.0, 0, 0), (30.0, None, 1, 1)
+    ]  # fmt: skip
+    assert bins[0]["tpr"] == 0.5 and math.isnan(bins[2]["tpr"])
+    _, manifest = synthetic
+    test, val = _maps(synthetic, tmp_path, "good")
+    m = evaluate(test, manifest, val_maps=val, hd95=False)
+    with open(test / "per_subject.csv") as fh:
+        per = [r for r in csv.DictReader(fh) if r["lesion_ml"]]
+    voxel_ml = abs(np.linalg.det(AFFINE[:3, :3])) / 1000
+    assert [float(r["lesion_ml"]) for r in per] == pytest.approx(
+        [int(r["lesion_voxels"]) * voxel_ml for r in per]
+    )
+    assert sum(b["n"] for b in m["tpr_by_lesion_volume"]) == m["n_dice_subjects"] == 3
+    assert sum(b["detected"] for b in m["tpr_by_lesion_volume"]) == 3  # m["tpr"] is 1.0

@@ -78,6 +78,10 @@ def evaluate(
     for key in SCALAR_ORDER:
         if key in metrics:
             table.add_row(key, _fmt(metrics[key]))
+    for b in metrics.get("tpr_by_lesion_volume", []):
+        if b["n"]:
+            upper = f"{b['high_ml']:g} mL" if b["high_ml"] is not None else "∞"
+            table.add_row(f"tpr, lesion {b['low_ml']:g}–{upper}", f"{b['detected']}/{b['n']}")
     _stdout().print(table)
 
 

@@ -42,9 +42,12 @@ from .voxel import PooledVoxelScores, voxel_auprc
 
 PER_SUBJECT_COLUMNS = [
     "subject_id", "label", "has_mask", "dice", "hd95", "relevance_mass", "relevance_rank",
-    "pointing_game", "lesion_voxels", "predicted_voxels", "predicted_fraction",
+    "pointing_game", "lesion_voxels", "lesion_ml", "predicted_voxels", "predicted_fraction",
     "total_variation", "pred", "prob",
 ]  # fmt: skip
+
+
+LESION_VOLUME_BINS_ML = (0.0, 3.0, 10.0, 30.0, math.inf)  # subject TPR reported per bin
 
 
 @dataclass
@@ -164,6 +167,7 @@ def _subject_row(s: ScoredSubject, threshold: float, prediction: dict, with_hd95
     if s.has_dice:
         t = s.target
         row["lesion_voxels"] = int(t.sum())
+        row["lesion_ml"] = float(t.sum() * np.prod(s.spacing) / 1000.0)
         row["dice"] = dice_from_counts(int((pred & t).sum()), int(pred.sum()), int(t.sum()))
         row["relevance_mass"] = relevance_mass_accuracy(s.scores, t)
         row["relevance_rank"] = relevance_rank_accuracy(s.scores, t)
@@ -174,6 +178,22 @@ def _subject_row(s: ScoredSubject, threshold: float, prediction: dict, with_hd95
             pred_vol[brain], ref_vol[brain] = pred, t
             row["hd95"] = hausdorff95(pred_vol, ref_vol, s.spacing)
     return row
+
+
+def tpr_by_lesion_volume(
+    rows: list[dict], edges: tuple[float, ...] = LESION_VOLUME_BINS_ML
+) -> list[dict]:
+    """Subject-level TPR of the patients with a lesion mask and a decision, per lesion-volume
+    bin ``[low, high)`` in mL (small lesions are the ones a classifier misses first)."""
+    patients = [r for r in rows if "lesion_ml" in r and r.get("pred") is not None]
+    bins = []
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        hits = [float(r["pred"]) > 0.5 for r in patients if low <= r["lesion_ml"] < high]
+        bins.append({
+            "low_ml": low, "high_ml": None if math.isinf(high) else high, "n": len(hits),
+            "detected": int(sum(hits)), "tpr": float(np.mean(hits)) if hits else math.nan,
+        })
+    return bins
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -354,6 +374,7 @@ def evaluate(
         "relevance_rank_accuracy": _mean_std([r["relevance_rank"] for r in dice_rows])[0],
         "pointing_game": _mean_std([r["pointing_game"] for r in dice_rows])[0],
         "healthy_predicted_fraction": _mean_std(healthy_pred)[0],
+        "tpr_by_lesion_volume": tpr_by_lesion_volume(rows),
         "channel": channel,
         "split": split,
         "cohort": str(cohort.manifest.resolve()),
