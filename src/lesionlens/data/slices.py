@@ -9,7 +9,8 @@ dropped slices whose lesion is present but too small to count (``drop_ambiguous=
 each side are stacked as extra channels, ``(C, X, Y, Z)`` → ``((2k + 1)·C, X, Y)`` ordered
 slice-major (offsets −k … +k, the image channels within each), the centre slice at channels
 ``k·C … (k + 1)·C − 1``; beyond the volume the edge slice is repeated. The label, mask and brain
-stay the centre slice's.
+stay the centre slice's (the acquisition augmentation acts inside the centre slice's brain on
+every stacked slice).
 """
 
 from __future__ import annotations
