@@ -34,14 +34,17 @@ def test_monotone_options_are_saved_reloaded_and_refused_elsewhere(tmp_path: Pat
     cohort = make_cube_cohort(tmp_path / "c", n=8, shape=(32, 32, 32))
     args = ["train", str(cohort), str(tmp_path / "run"), "--method", "monotone", "--width", "8",
             "--max-epochs", "1", "--batch-size", "4", "--depth", "2", "--pool", "max",
-            "--encoder-norm", "none", "--no-encoder-last-activation", "--encoder-bias"]
+            "--encoder-norm", "none", "--no-encoder-last-activation", "--encoder-bias",
+            "--patch-support", "brain"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     cfg, model = load_run(tmp_path / "run")
     assert cfg.depth == 2 and cfg.pool == "max"
     assert cfg.method_options == {
-        "encoder_norm": "none", "encoder_last_activation": False, "encoder_bias": True
+        "encoder_norm": "none", "encoder_last_activation": False, "encoder_bias": True,
+        "patch_support": "brain",
     }
+    assert model.patch_support == "brain"
     assert all(c.bias is not None for c in model.encoder.modules() if isinstance(c, nn.Conv3d))
     assert model.head.pool == "max" and model.get_config()["encoder_last_activation"] is False
     assert check_monotone(model.head, (8, *cfg.shape)).ok
@@ -49,6 +52,10 @@ def test_monotone_options_are_saved_reloaded_and_refused_elsewhere(tmp_path: Pat
                                    "none", "--encoder-norm", "none"])
     assert res.exit_code == 2 and "--encoder-norm" in res.stderr
     assert not (tmp_path / "r2").exists()
+    res = CliRunner().invoke(app, ["train", str(cohort), str(tmp_path / "r3"), "--method",
+                                   "monotone", "--patch-support", "lesion"])
+    assert res.exit_code == 2 and "--patch-support must be one of all, brain" in res.stderr
+    assert not (tmp_path / "r3").exists()
 
 
 def test_counterfactual_maps_are_4d_channels_last(tmp_path: Path) -> None:

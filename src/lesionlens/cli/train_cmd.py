@@ -61,6 +61,11 @@ def train(
         "--encoder-bias/--no-encoder-bias",
         help="Monotone methods: biases in the encoder's convolutions (thesis: none).",
     ),
+    patch_support: str = typer.Option(
+        None,
+        help="Monotone methods: patches pooled, all (thesis) | brain (only patches that see a "
+        "non-zero input voxel; needed by max pooling in 3-D).",
+    ),
     optimizer: str = typer.Option(
         "auto",
         help="auto (yogi lr 1 if constrained, else adam 1e-3) | adam | yogi | adadelta | sgd.",
@@ -136,13 +141,23 @@ def train(
         "encoder_norm": encoder_norm,
         "encoder_last_activation": encoder_last_activation,
         "encoder_bias": encoder_bias,
+        "patch_support": patch_support,
     }
     encoder = {k: v for k, v in encoder.items() if v is not None}
     if encoder and not issubclass(method_cls, MonotoneTraining):
         raise ValueError(
-            "--encoder-norm, --encoder-last-activation and --encoder-bias apply to the monotone "
-            f"methods (monotone, monotone-baseline, monotone-baseline-c), not --method {method}"
+            "--encoder-norm, --encoder-last-activation, --encoder-bias and --patch-support apply "
+            "to the monotone methods (monotone, monotone-baseline, monotone-baseline-c), "
+            f"not --method {method}"
         )
+    if patch_support is not None:
+        from ..monotone.classifier import PATCH_SUPPORTS
+
+        if patch_support not in PATCH_SUPPORTS:
+            raise ValueError(
+                f"--patch-support must be one of {', '.join(PATCH_SUPPORTS)}, got "
+                f"{patch_support!r}"
+            )
     method_options |= encoder
 
     cfg = TrainConfig(

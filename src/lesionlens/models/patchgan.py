@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._layers import check_positive_int, check_spatial_dims, conv_layer, norm_layer
@@ -27,14 +28,40 @@ def check_pool(pool: str) -> str:
     return pool
 
 
-def pool_patch_logits(patches: torch.Tensor, pool: str = "mean") -> torch.Tensor:
-    """(B, K, *patches) patch logits → (B,) image logits by ``pool`` (see PatchGANClassifier)."""
+def pool_patch_logits(
+    patches: torch.Tensor, pool: str = "mean", keep: torch.Tensor | None = None
+) -> torch.Tensor:
+    """(B, K, *patches) patch logits → (B,) image logits by ``pool`` (see PatchGANClassifier).
+
+    ``keep`` (bool, broadcastable to ``patches``) restricts the pooling to the kept patches of
+    each sample (e.g. those that see the brain); a sample with no kept patch pools all of its
+    patches. For a fixed ``keep`` every pool is non-decreasing in every patch logit.
+    """
     flat = patches.flatten(1)
+    if keep is None:
+        if pool == "max":
+            return flat.amax(1)
+        if pool == "lse":
+            return torch.logsumexp(flat, 1) - math.log(flat.shape[1])
+        return flat.mean(1)
+    kept = keep.expand_as(patches).flatten(1)
+    kept = kept | ~kept.any(1, keepdim=True)  # an empty sample keeps every patch
     if pool == "max":
-        return flat.amax(1)
+        return flat.masked_fill(~kept, -math.inf).amax(1)
+    count = kept.sum(1).to(flat.dtype)
     if pool == "lse":
-        return torch.logsumexp(flat, 1) - math.log(flat.shape[1])
-    return flat.mean(1)
+        return torch.logsumexp(flat.masked_fill(~kept, -math.inf), 1) - count.log()
+    return (flat * kept).sum(1) / count
+
+
+def patch_support(support: torch.Tensor, grid: torch.Size | tuple[int, ...]) -> torch.Tensor:
+    """Voxel support (B, 1, *spatial) → bool (B, 1, *grid): patches whose cell holds support.
+
+    The image is cut into ``grid`` cells as adaptive pooling does (each patch's own stride-2^depth
+    cell); a patch is kept when any voxel of its cell is in ``support``.
+    """
+    pool = (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)[len(grid) - 1]
+    return pool(support.to(torch.float32), tuple(grid)) > 0
 
 
 class PatchLogitClassifier(nn.Module):

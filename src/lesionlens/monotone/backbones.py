@@ -3,7 +3,9 @@
 ``patchgan``: a PatchGAN-like stack (Isola et al. 2017; the thesis uses the 3-D 70×70 variant
 with 64/128/256/512 channels): stride-2 convolutions of width·2^i channels with LeakyReLU(0.2)
 and InstanceNorm, a 1-channel convolution giving a logit map, and its global mean (thesis) or
-maximum / log-mean-exp — all three non-decreasing in every patch logit, so M stays monotone.
+maximum / log-mean-exp — all three non-decreasing in every patch logit, so M stays monotone —
+optionally restricted to the patches that see the brain (a fixed mask from the input, which keeps
+M monotone in the features).
 ``resnet18`` … ``resnet152``: MONAI ResNets with one output logit.
 Every backbone maps (B, C, *spatial) to logits (B,).
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..errors import LesionLensInputError
-from ..models.patchgan import check_pool, pool_patch_logits
+from ..models.patchgan import check_pool, patch_support, pool_patch_logits
 from ..registry import Registry
 from .encoder import _CONV, _INSTANCE_NORM, check_spatial_dims
 
@@ -62,12 +64,16 @@ class PatchStack(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.min_size = 2 ** (num_layers + 1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, support: Tensor | None = None) -> Tensor:
+        """(B, C, *spatial) → (B,); ``support`` (B, 1, *spatial) bool restricts the pooling to
+        the patches whose cell holds support (see :func:`patch_support`)."""
         if min(x.shape[2:]) < self.min_size:
             raise LesionLensInputError(
                 f"PatchStack needs ≥ {self.min_size} voxels per axis, got {tuple(x.shape[2:])}"
             )
-        return pool_patch_logits(self.layers(x), self.pool)
+        patches = self.layers(x)
+        keep = None if support is None else patch_support(support, patches.shape[2:])
+        return pool_patch_logits(patches, self.pool, keep)
 
 
 @BACKBONES.register("patchgan")

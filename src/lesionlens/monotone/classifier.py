@@ -14,11 +14,13 @@ from torch import Tensor, nn
 
 from ..errors import LesionLensInputError
 from ..registry import Registry
-from .backbones import BACKBONES
+from .backbones import BACKBONES, PatchStack
 from .convert import make_monotone
 from .encoder import InterpretableEncoder
 from .initialisation import INITS
 from .losses import MonotoneLossWeights
+
+PATCH_SUPPORTS = ("all", "brain")
 
 
 class InterpretableMonotoneClassifier(nn.Module):
@@ -34,6 +36,13 @@ class InterpretableMonotoneClassifier(nn.Module):
         width: width of a named PatchGAN backbone.
         backbone_options: extra keywords of a named backbone (PatchGAN: ``depth``, ``pool``).
         encoder_norm, encoder_last_activation, encoder_bias: see :class:`InterpretableEncoder`.
+        patch_support: ``all`` pools every patch logit (thesis); ``brain`` pools only the
+            patches whose cell holds a non-zero input voxel (the brain of a skull-stripped,
+            z-scored scan; PatchGAN backbone only). With ``max`` pooling and zero biases a
+            background patch's logit M(≈0) ≈ 0 otherwise outranks every brain patch of a
+            network whose brain features are negative, and no gradient reaches the brain
+            (docs/benchmarks.md, 3-D monotone). The mask depends on x only, so M stays monotone
+            in f for a fixed x.
 
     Example:
         >>> import torch
@@ -54,8 +63,13 @@ class InterpretableMonotoneClassifier(nn.Module):
         encoder_norm: str = "instance",
         encoder_last_activation: bool = True,
         encoder_bias: bool = False,
+        patch_support: str = "all",
     ) -> None:
         super().__init__()
+        if patch_support not in PATCH_SUPPORTS:
+            raise LesionLensInputError(
+                f"patch_support must be one of {', '.join(PATCH_SUPPORTS)}, got {patch_support!r}"
+            )
         backbone_options = dict(backbone_options or {})
         self.config = {
             "spatial_dims": spatial_dims,
@@ -70,6 +84,7 @@ class InterpretableMonotoneClassifier(nn.Module):
             "encoder_norm": encoder_norm,
             "encoder_last_activation": encoder_last_activation,
             "encoder_bias": encoder_bias,
+            "patch_support": patch_support,
         }
         self.encoder = InterpretableEncoder(
             spatial_dims,
@@ -94,8 +109,14 @@ class InterpretableMonotoneClassifier(nn.Module):
                 "monotone_backbone must be a backbone name or an nn.Module, "
                 f"got {type(monotone_backbone).__name__}"
             )
+        if patch_support != "all" and not isinstance(backbone, PatchStack):
+            raise LesionLensInputError(
+                f"patch_support={patch_support!r} needs the patchgan backbone, got "
+                f"{type(backbone).__name__}"
+            )
         self.head = make_monotone(backbone) if monotone else backbone
         self.monotone = monotone
+        self.patch_support = patch_support
 
     def get_config(self) -> dict:
         return dict(self.config)
@@ -104,12 +125,20 @@ class InterpretableMonotoneClassifier(nn.Module):
         """Interpretable features f = C(x), shape (B, K, *spatial)."""
         return self.encoder(x)
 
-    def forward_head(self, features: Tensor) -> Tensor:
-        """Logit M(f), shape (B,) (a logit map is averaged)."""
-        return self.head(features).reshape(features.shape[0], -1).mean(1)
+    def input_support(self, x: Tensor) -> Tensor | None:
+        """Voxels whose patches are pooled, (B, 1, *spatial) bool; ``None`` = all."""
+        if self.patch_support == "all":
+            return None
+        return (x != 0).any(1, keepdim=True)
+
+    def forward_head(self, features: Tensor, support: Tensor | None = None) -> Tensor:
+        """Logit M(f), shape (B,) (a logit map is averaged); ``support`` from
+        :meth:`input_support` restricts the patch pooling."""
+        out = self.head(features) if support is None else self.head(features, support)
+        return out.reshape(features.shape[0], -1).mean(1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
+        return self.forward_head(self.forward_features(x), self.input_support(x))
 
 
 @dataclass
@@ -151,6 +180,7 @@ def build_monotone_method(
     encoder_norm: str = "instance",
     encoder_last_activation: bool = True,
     encoder_bias: bool = False,
+    patch_support: str = "all",
 ) -> MonotoneMethod:
     """Build ``monotone`` | ``monotone-baseline`` | ``monotone-baseline-c``.
 
@@ -170,6 +200,7 @@ def build_monotone_method(
         encoder_norm, encoder_last_activation, encoder_bias: the encoder's normalisation, last
             activation and biases (thesis: ``"instance"``, ``True``, ``False``; see
             :class:`InterpretableEncoder`).
+        patch_support: ``all`` | ``brain`` (see :class:`InterpretableMonotoneClassifier`).
     """
     is_monotone, constrained, uses_grad = _METHODS.get(name)
     if alpha_grad < 0:
@@ -190,6 +221,7 @@ def build_monotone_method(
         encoder_norm=encoder_norm,
         encoder_last_activation=encoder_last_activation,
         encoder_bias=encoder_bias,
+        patch_support=patch_support,
     )
     if input_size is not None:
         INITS.get(init)(model, (in_channels, *input_size), batch_size=2, seed=seed)

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import LesionLensInputError
+from .support import head_logits, input_support
 
 
 def _require_feature_head(model: nn.Module) -> None:
@@ -43,7 +44,8 @@ def counterfactual(
     layer). Model parameters and their ``.grad`` are left untouched.
 
     Args:
-        model: exposes ``forward_features`` (x → f) and ``forward_head`` (f → logits (B,)).
+        model: exposes ``forward_features`` (x → f) and ``forward_head`` (f → logits (B,));
+            a model with ``input_support`` (brain-restricted pooling) keeps x's support.
         x: images (B, C, *spatial).
         margin: target logit m ≤ 0.
         lam: λ of the L1 penalty on the mean |α| of each sample.
@@ -73,11 +75,12 @@ def counterfactual(
 def _search(model: nn.Module, x: Tensor, margin: float, lam: float, steps: int, lr: float):
     with torch.no_grad():
         features = model.forward_features(x)
+        support = input_support(model, x)
     alpha = torch.zeros_like(features, requires_grad=True)
     optimiser = torch.optim.Adam([alpha], lr=lr)
     with torch.enable_grad():
         for _ in range(steps):
-            logits = model.forward_head(features - alpha)
+            logits = head_logits(model, features - alpha, support)
             done = logits.detach() < margin
             if bool(done.all()):
                 break

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import LesionLensInputError
+from .support import head_logits, input_support
 
 EPS = 1e-8
 
@@ -72,11 +73,12 @@ def distribution_loss(healthy: Tensor, pathological: Tensor, bins: int = 50) -> 
     return torch.sum(p0 * (torch.log(p0 + EPS) - torch.log(p1 + EPS)))
 
 
-def gradient_loss(model: nn.Module, features: Tensor) -> Tensor:
-    """L_G: mean |∂F/∂f| over healthy features f (B, K, *spatial), differentiable (create_graph)."""
+def gradient_loss(model: nn.Module, features: Tensor, support: Tensor | None = None) -> Tensor:
+    """L_G: mean |∂F/∂f| over healthy features f (B, K, *spatial), differentiable (create_graph);
+    ``support``: the images' patch support (:func:`lesionlens.monotone.support.input_support`)."""
     if features.shape[0] == 0:
         return features.sum()
-    logits = model.forward_head(features)
+    logits = head_logits(model, features, support)
     (grad,) = torch.autograd.grad(logits.sum(), features, create_graph=True)
     return grad.abs().mean()
 
@@ -98,7 +100,8 @@ def monotone_losses(
         raise LesionLensInputError(f"y must have shape ({x.shape[0]},), got {tuple(y.shape)}")
     healthy = y == 0
     features = model.forward_features(x)
-    logits = model.forward_head(features)
+    support = input_support(model, x)
+    logits = head_logits(model, features, support)
     zero = logits.new_zeros(())
     terms = {"bce": F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))}
     terms["nf"] = negativity_loss(features[healthy]) if weights.nf else zero
@@ -107,7 +110,11 @@ def monotone_losses(
         if weights.df
         else zero
     )
-    terms["grad"] = gradient_loss(model, features[healthy]) if weights.grad else zero
+    terms["grad"] = (
+        gradient_loss(model, features[healthy], None if support is None else support[healthy])
+        if weights.grad
+        else zero
+    )
     loss = (
         terms["bce"]
         + weights.nf * terms["nf"]
