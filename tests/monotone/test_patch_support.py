@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from lesionlens.errors import LesionLensInputError
 from lesionlens.models.patchgan import patch_support, pool_patch_logits
 from lesionlens.monotone import build_monotone_method, counterfactual, monotone_losses
+from lesionlens.monotone.support import fill_outside_support
 
 
 def _brain_batch(dims: int = 2, size: int = 32):
@@ -59,12 +60,44 @@ def test_brain_support_ignores_background_patches_that_would_win_the_max():
     with torch.no_grad():
         f = plain.forward_features(x) - 5.0  # brain and background features alike: negative
         f[(slice(None), slice(None)) + (slice(8, 24),) * 3] -= 20.0  # the brain far more so
-        patches = plain.head.layers(f)
-        keep = patch_support(masked.input_support(x), patches.shape[2:])
+        support = masked.input_support(x)
+        filled = fill_outside_support(f, support)
+        patches = plain.head.layers(filled)
+        keep = patch_support(support, patches.shape[2:])
         assert 0 < keep.sum() < keep.numel()
         brain_max = patches.masked_fill(~keep, -math.inf).flatten(1).amax(1)
-        assert torch.allclose(masked.forward_head(f, masked.input_support(x)), brain_max)
-        assert (plain.forward_head(f) > brain_max).all()  # the background wins without a mask
+        assert torch.allclose(masked.forward_head(f, support), brain_max)
+        assert (plain.forward_head(f) > brain_max + 1).all()  # background wins without support
+
+
+def test_fill_puts_each_channels_brain_minimum_outside_the_brain():
+    torch.manual_seed(0)
+    f = torch.randn(3, 2, 6, 6)
+    support = torch.zeros(3, 1, 6, 6, dtype=torch.bool)
+    support[0, 0, 1:4, 2:5] = True
+    support[1, 0, 5, 5] = True  # sample 2: no support → unchanged
+    out = fill_outside_support(f, support)
+    for b in range(2):
+        inside = support[b, 0]
+        for k in range(2):
+            assert torch.equal(out[b, k][inside], f[b, k][inside])
+            assert (out[b, k][~inside] == f[b, k][inside].min()).all()
+    assert torch.equal(out[2], f[2])
+
+
+def test_features_outside_the_brain_cannot_move_the_decision():
+    """The failure of the 3-D run (benchmarks.md): background features ≈ 0 make a patch on the
+    brain's edge outrank the lesion. Filled, the background no longer matters at all."""
+    torch.manual_seed(0)
+    model = build_monotone_method("monotone", 3, 1, width=4, depth=2, pool="max",
+                                  patch_support="brain").model
+    x, _ = _brain_batch(dims=3)
+    support = model.input_support(x)
+    with torch.no_grad():
+        f = model.forward_features(x)
+        edge_up = torch.where(support, f, f + 5.0)  # make the background look pathological
+        assert torch.allclose(model.forward_head(edge_up, support), model.forward_head(f, support))
+        assert (model.head(edge_up, support) > model.head(f, support)).all()  # unfilled: it moves
 
 
 def test_losses_and_their_gradients_use_the_brain_support():

@@ -63,8 +63,9 @@ def train(
     ),
     patch_support: str = typer.Option(
         None,
-        help="Monotone methods: patches pooled, all (thesis) | brain (only patches that see a "
-        "non-zero input voxel; needed by max pooling in 3-D).",
+        help="Monotone methods: patches pooled, all (thesis) | brain (features outside the "
+        "non-zero input filled with the brain's minimum, only brain patches pooled; needed by "
+        "max pooling in 3-D).",
     ),
     optimizer: str = typer.Option(
         "auto",

@@ -5,7 +5,7 @@ with 64/128/256/512 channels): stride-2 convolutions of width·2^i channels with
 and InstanceNorm, a 1-channel convolution giving a logit map, and its global mean (thesis) or
 maximum / log-mean-exp — all three non-decreasing in every patch logit, so M stays monotone —
 optionally restricted to the patches that see the brain (a fixed mask from the input, which keeps
-M monotone in the features).
+M monotone in the features; the classifier also fills the features outside the brain).
 ``resnet18`` … ``resnet152``: MONAI ResNets with one output logit.
 Every backbone maps (B, C, *spatial) to logits (B,).
 """

@@ -19,6 +19,7 @@ from .convert import make_monotone
 from .encoder import InterpretableEncoder
 from .initialisation import INITS
 from .losses import MonotoneLossWeights
+from .support import fill_outside_support
 
 PATCH_SUPPORTS = ("all", "brain")
 
@@ -36,13 +37,15 @@ class InterpretableMonotoneClassifier(nn.Module):
         width: width of a named PatchGAN backbone.
         backbone_options: extra keywords of a named backbone (PatchGAN: ``depth``, ``pool``).
         encoder_norm, encoder_last_activation, encoder_bias: see :class:`InterpretableEncoder`.
-        patch_support: ``all`` pools every patch logit (thesis); ``brain`` pools only the
-            patches whose cell holds a non-zero input voxel (the brain of a skull-stripped,
-            z-scored scan; PatchGAN backbone only). With ``max`` pooling and zero biases a
-            background patch's logit M(≈0) ≈ 0 otherwise outranks every brain patch of a
-            network whose brain features are negative, and no gradient reaches the brain
-            (docs/benchmarks.md, 3-D monotone). The mask depends on x only, so M stays monotone
-            in f for a fixed x.
+        patch_support: ``all`` pools every patch logit (thesis); ``brain`` (PatchGAN backbone
+            only) takes the brain as the non-zero input voxels of a skull-stripped, z-scored
+            scan, fills the features outside it with each channel's minimum inside
+            (:func:`~lesionlens.monotone.support.fill_outside_support`) and pools only the
+            patches whose cell holds brain. Otherwise, with ``max`` pooling and zero biases, a
+            background or brain-edge patch (features ≈ 0, logit ≈ 0) outranks every brain patch
+            of a network whose brain features are negative, and no gradient reaches the lesion
+            (docs/benchmarks.md, 3-D monotone). The support depends on x only, so M stays
+            monotone in f for a fixed x.
 
     Example:
         >>> import torch
@@ -133,8 +136,11 @@ class InterpretableMonotoneClassifier(nn.Module):
 
     def forward_head(self, features: Tensor, support: Tensor | None = None) -> Tensor:
         """Logit M(f), shape (B,) (a logit map is averaged); ``support`` from
-        :meth:`input_support` restricts the patch pooling."""
-        out = self.head(features) if support is None else self.head(features, support)
+        :meth:`input_support` fills the features outside it and restricts the patch pooling."""
+        if support is None:
+            out = self.head(features)
+        else:
+            out = self.head(fill_outside_support(features, support), support)
         return out.reshape(features.shape[0], -1).mean(1)
 
     def forward(self, x: Tensor) -> Tensor:
