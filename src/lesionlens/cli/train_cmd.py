@@ -84,6 +84,12 @@ def train(
     balanced: bool = typer.Option(
         True, "--balanced/--no-balanced", help="Draw training items class-balanced."
     ),
+    subject_balanced: bool = typer.Option(
+        False,
+        "--subject-balanced",
+        help="2-D: within each class, draw every subject equally often (a small lesion's few "
+        "pathological slices weigh as much as a large lesion's many).",
+    ),
     p_intensity: float = typer.Option(0.5, help="Probability of intensity ×U[0.5, 2]."),
     p_flip: float = typer.Option(0.5, help="Probability of a left–right flip."),
     p_elastic: float = typer.Option(0.0, help="Probability of an elastic deformation."),
@@ -179,6 +185,7 @@ def train(
         slices=slices,
         slice_context=slice_context,
         balanced=balanced,
+        subject_balanced=subject_balanced,
         p_intensity=p_intensity,
         p_flip=p_flip,
         p_elastic=p_elastic,

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .datasets import SubjectDataset, VolumeDataset, class_weights, labels, load_split_arrays
+from .datasets import (
+    SubjectDataset,
+    VolumeDataset,
+    class_weights,
+    labels,
+    load_split_arrays,
+    subjects_of_items,
+)
 from .geometry import crop_or_pad, undo_crop_or_pad
 from .loading import SubjectArrays, background_values, load_subject, select_subjects, standardise
 from .slices import (
@@ -32,6 +39,7 @@ __all__ = [
     "class_weights",
     "crop_or_pad",
     "labels",
+    "subjects_of_items",
     "lesion_fractions",
     "load_split_arrays",
     "load_subject",

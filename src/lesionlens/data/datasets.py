@@ -171,6 +171,11 @@ class VolumeDataset(SubjectDataset):
         """Label of every item, ``(N,)`` int64, without reading any image."""
         return np.array([s.label for s in self.subjects], dtype=np.int64)
 
+    @property
+    def item_subjects(self) -> np.ndarray:
+        """Subject index of every item, ``(N,)`` int64 (one volume per subject)."""
+        return np.arange(len(self.subjects), dtype=np.int64)
+
 
 def labels(dataset: Dataset) -> np.ndarray:
     """Item labels of a :class:`VolumeDataset` or :class:`SliceDataset`, ``(N,)`` int64."""
@@ -179,6 +184,15 @@ def labels(dataset: Dataset) -> np.ndarray:
             f"expected a VolumeDataset or SliceDataset, got {type(dataset).__name__}"
         )
     return np.asarray(dataset.item_labels, dtype=np.int64)
+
+
+def subjects_of_items(dataset: Dataset) -> np.ndarray:
+    """Subject index of every item of a VolumeDataset or SliceDataset, ``(N,)`` int64."""
+    if not hasattr(dataset, "item_subjects"):
+        raise TypeError(
+            f"expected a VolumeDataset or SliceDataset, got {type(dataset).__name__}"
+        )
+    return np.asarray(dataset.item_subjects, dtype=np.int64)
 
 
 def class_weights(dataset: Dataset) -> torch.Tensor:

@@ -182,3 +182,8 @@ class SliceDataset(SubjectDataset):
     def item_labels(self) -> np.ndarray:
         """Label of every slice, ``(N,)`` int64."""
         return self.table[:, 2].copy()
+
+    @property
+    def item_subjects(self) -> np.ndarray:
+        """Subject index (into ``self.subjects``) of every slice, ``(N,)`` int64."""
+        return self.table[:, 0].copy()

@@ -45,6 +45,7 @@ class TrainConfig:
     slices: str = "central10"  # 2-D models: central10 | brain
     slice_context: int = 0  # 2-D models: neighbouring slices per side stacked as channels (2.5-D)
     balanced: bool = True  # draw training items class-balanced (2-D slices are mostly healthy)
+    subject_balanced: bool = False  # within a class, every subject equally likely (2-D slices)
     p_intensity: float = 0.5
     p_flip: float = 0.5
     p_elastic: float = 0.0
@@ -96,6 +97,10 @@ class TrainConfig:
             raise ValueError(
                 f"--slice-context must be ≥ 0 and needs --dim 2, got {self.slice_context} "
                 f"with --dim {self.dim}"
+            )
+        if self.subject_balanced and not self.balanced:
+            raise ValueError(
+                "--subject-balanced draws class-balanced first; it cannot go with --no-balanced"
             )
         if self.slice_context and self.method == "sup":
             raise ValueError(

@@ -19,20 +19,34 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
 
 class EpochShuffleSampler(Sampler[int]):
     """Random permutation of ``range(n)`` that depends only on ``(seed, epoch)``; with
-    ``labels``, ``n`` class-balanced draws with replacement instead (each class equally likely).
+    ``labels``, ``n`` class-balanced draws with replacement instead (each class equally likely);
+    with ``groups`` too (the subject of each item), every subject holding items of a class is
+    equally likely within that class, and its items equally likely within it — a patient whose
+    small lesion marks 2 slices is drawn as often as one whose large lesion marks 20.
 
     Under DDP (``torch.distributed`` initialised) rank ``r`` of ``w`` takes ``perm[r::w]`` (the
     permutation padded by wrapping to a multiple of ``w``), so the ranks' batches together are the
     single-process batch of the same global size. Lightning calls :meth:`set_epoch` each epoch;
     the trainer disables Lightning's own distributed sampler."""
 
-    def __init__(self, n: int, seed: int, labels: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        seed: int,
+        labels: Sequence[int] | None = None,
+        groups: Sequence[int] | None = None,
+    ) -> None:
         self.n, self.seed, self.epoch = n, seed, 0
         self.weights = None
+        if groups is not None and labels is None:
+            raise ValueError("groups (subject-balanced draws) need labels (class-balanced draws)")
         if labels is not None:  # class-balanced: draw each class equally often, with replacement
             lab = torch.as_tensor(list(labels), dtype=torch.long)
-            counts = torch.bincount(lab, minlength=2).clamp(min=1).double()
-            self.weights = (1.0 / counts)[lab]
+            if groups is None:
+                counts = torch.bincount(lab, minlength=2).clamp(min=1).double()
+                self.weights = (1.0 / counts)[lab]
+            else:
+                self.weights = _subject_balanced_weights(lab, torch.as_tensor(list(groups)))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -58,6 +72,18 @@ class EpochShuffleSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return -(-self.n // self._rank_world()[1])
+
+
+def _subject_balanced_weights(labels: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Weight of item i = 1 / (subjects with items of class c_i × items of (c_i, subject g_i)),
+    so each class sums to 1 and, within it, each subject to 1 / (its class' subjects). (N,)."""
+    if labels.shape != groups.shape:
+        raise ValueError(f"labels {tuple(labels.shape)} and groups {tuple(groups.shape)} differ")
+    pairs, inverse, per_pair = torch.unique(
+        torch.stack([labels, groups.long()], 1), dim=0, return_inverse=True, return_counts=True
+    )
+    subjects_per_class = torch.bincount(pairs[:, 0], minlength=2).double()
+    return 1.0 / (subjects_per_class[labels] * per_pair[inverse].double())
 
 
 class EpochSeeding(L.Callback):

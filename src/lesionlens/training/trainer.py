@@ -62,14 +62,17 @@ def build_datasets(cohort: Cohort, cfg: TrainConfig):
 
 
 def _loaders(train_ds, val_ds, cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
-    from ..data import labels
+    from ..data import labels, subjects_of_items
     world = cfg.devices * cfg.nodes
     per_device = max(1, cfg.batch_size // world)
     train = DataLoader(
         train_ds,
         batch_size=per_device,
         sampler=EpochShuffleSampler(
-            len(train_ds), cfg.seed, labels=labels(train_ds) if cfg.balanced else None
+            len(train_ds),
+            cfg.seed,
+            labels=labels(train_ds) if cfg.balanced else None,
+            groups=subjects_of_items(train_ds) if cfg.subject_balanced else None,
         ),
         num_workers=cfg.num_workers,
         drop_last=len(train_ds) > per_device * world,
