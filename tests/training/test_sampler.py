@@ -85,6 +85,8 @@ def test_datasets_give_the_subject_of_every_item(cohort_path):  # noqa: F811
 def test_subject_balanced_needs_class_balanced_draws():
     with pytest.raises(ValueError, match="--subject-balanced"):
         TrainConfig(dim=2, subject_balanced=True, balanced=False)
+    with pytest.raises(ValueError, match="needs --dim 2"):
+        TrainConfig(dim=3, subject_balanced=True)
     assert TrainConfig(dim=2, subject_balanced=True).subject_balanced
 
 

@@ -102,6 +102,11 @@ class TrainConfig:
             raise ValueError(
                 "--subject-balanced draws class-balanced first; it cannot go with --no-balanced"
             )
+        if self.subject_balanced and self.dim != 2:
+            raise ValueError(
+                "--subject-balanced needs --dim 2: a 3-D item is a whole subject, so "
+                "class-balanced draws are already subject-balanced"
+            )
         if self.slice_context and self.method == "sup":
             raise ValueError(
                 "--slice-context with --method sup: the lesion mask covers the centre slice "
