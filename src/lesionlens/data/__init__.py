@@ -39,13 +39,13 @@ __all__ = [
     "class_weights",
     "crop_or_pad",
     "labels",
-    "subjects_of_items",
     "lesion_fractions",
     "load_split_arrays",
     "load_subject",
     "make_augmentation",
     "select_subjects",
     "standardise",
+    "subjects_of_items",
     "undo_crop_or_pad",
 ]
 
