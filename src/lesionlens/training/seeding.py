@@ -42,11 +42,9 @@ class EpochShuffleSampler(Sampler[int]):
             raise ValueError("groups (subject-balanced draws) need labels (class-balanced draws)")
         if labels is not None:  # class-balanced: draw each class equally often, with replacement
             lab = torch.as_tensor(list(labels), dtype=torch.long)
-            if groups is None:
-                counts = torch.bincount(lab, minlength=2).clamp(min=1).double()
-                self.weights = (1.0 / counts)[lab]
-            else:
-                self.weights = _subject_balanced_weights(lab, torch.as_tensor(list(groups)))
+            # without groups every item is its own group: weight 1 / (items of its class)
+            grp = torch.arange(len(lab)) if groups is None else torch.as_tensor(list(groups))
+            self.weights = _balanced_weights(lab, grp)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -74,9 +72,9 @@ class EpochShuffleSampler(Sampler[int]):
         return -(-self.n // self._rank_world()[1])
 
 
-def _subject_balanced_weights(labels: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
-    """Weight of item i = 1 / (subjects with items of class c_i × items of (c_i, subject g_i)),
-    so each class sums to 1 and, within it, each subject to 1 / (its class' subjects). (N,)."""
+def _balanced_weights(labels: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Weight of item i = 1 / (groups with items of class c_i × items of (c_i, group g_i)),
+    so each class sums to 1 and, within it, each group to 1 / (its class' groups). (N,)."""
     if labels.shape != groups.shape:
         raise ValueError(f"labels {tuple(labels.shape)} and groups {tuple(groups.shape)} differ")
     pairs, inverse, per_pair = torch.unique(
