@@ -177,22 +177,23 @@ class VolumeDataset(SubjectDataset):
         return np.arange(len(self.subjects), dtype=np.int64)
 
 
-def labels(dataset: Dataset) -> np.ndarray:
-    """Item labels of a :class:`VolumeDataset` or :class:`SliceDataset`, ``(N,)`` int64."""
-    if not hasattr(dataset, "item_labels"):
+def _per_item(dataset: Dataset, attribute: str) -> np.ndarray:
+    """``dataset.<attribute>`` as ``(N,)`` int64, for a VolumeDataset or SliceDataset only."""
+    if not hasattr(dataset, attribute):
         raise TypeError(
             f"expected a VolumeDataset or SliceDataset, got {type(dataset).__name__}"
         )
-    return np.asarray(dataset.item_labels, dtype=np.int64)
+    return np.asarray(getattr(dataset, attribute), dtype=np.int64)
+
+
+def labels(dataset: Dataset) -> np.ndarray:
+    """Item labels of a :class:`VolumeDataset` or :class:`SliceDataset`, ``(N,)`` int64."""
+    return _per_item(dataset, "item_labels")
 
 
 def subjects_of_items(dataset: Dataset) -> np.ndarray:
     """Subject index of every item of a VolumeDataset or SliceDataset, ``(N,)`` int64."""
-    if not hasattr(dataset, "item_subjects"):
-        raise TypeError(
-            f"expected a VolumeDataset or SliceDataset, got {type(dataset).__name__}"
-        )
-    return np.asarray(dataset.item_subjects, dtype=np.int64)
+    return _per_item(dataset, "item_subjects")
 
 
 def class_weights(dataset: Dataset) -> torch.Tensor:
