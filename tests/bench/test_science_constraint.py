@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
-from lesionlens.bench.science_constraint import FULL_METHODS, run_constraint_table
+import yaml
+
+from lesionlens.bench.science_constraint import FULL_METHODS, METHODS_2D, run_constraint_table
 
 
 def test_constraint_table_rows(tmp_path: Path) -> None:
@@ -17,3 +21,36 @@ def test_constraint_table_rows(tmp_path: Path) -> None:
         assert 0.0 <= r["dice"] <= 1.0 and 0.0 <= r["auroc"] <= 1.0 and 0.0 <= r["bacc"] <= 1.0
     floor = rows[0]
     assert floor["dice"] > 0.1, "the intensity floor finds bright tumours on FLAIR phantoms"
+
+
+def test_constraint_table_2d_setting(tmp_path: Path) -> None:
+    """The 2-D recipe: slice models with the augmentation, the scale-free unsup, calibrated cut."""
+    methods = {"unsup-g": METHODS_2D["unsup-g"]}
+    assert methods["unsup-g"]["method_options"] == {"scale_free": True}
+    rows = run_constraint_table(tmp_path, quick=True, setting="2d", training={"max_epochs": 1},
+                                methods=methods)
+    assert [(r["method"], r["test"]) for r in rows][2:] == [
+        ("unsup-g", "same-site"), ("unsup-g", "swapped")
+    ]
+    for r in rows[2:]:
+        assert 0.0 <= r["dice"] <= 1.0 and 0.0 <= r["subject_auc"] <= 1.0
+    config = yaml.safe_load((tmp_path / "runs" / "unsup-g" / "config.yaml").read_text())
+    assert (config["dim"], config["slices"], config["p_noise"], config["alpha"]) == (
+        2, "brain", 0.5, 1.0
+    )
+    metrics = json.loads((tmp_path / "unsup-g" / "same" / "metrics.json").read_text())
+    assert metrics["subject_threshold_rule"] == "val-bacc"
+
+
+def test_diverged_run_is_a_row_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    import lesionlens.training as training
+
+    def diverge(*args, **kwargs):
+        raise FloatingPointError("non-finite training loss (nan) at epoch 0; lower --alpha")
+
+    monkeypatch.setattr(training, "train", diverge)
+    rows = run_constraint_table(tmp_path, quick=True, methods={"ross": FULL_METHODS["ross"]})
+    assert [(r["method"], r["test"]) for r in rows][2:] == [
+        ("ross", "same-site"), ("ross", "swapped")
+    ]
+    assert all(math.isnan(r["dice"]) and "non-finite" in r["error"] for r in rows[2:])
