@@ -293,16 +293,21 @@ def explain(
 
 def intensity_maps(
     cohort: str | Path, out: str | Path, *, split: str = "test", channel: int = 0,
-    overwrite: bool = False,
+    overwrite: bool = False, polarity: str = "bright",
 ) -> Path:
     """The plain intensity-threshold floor: the standardised image itself as the lesion map.
 
     Thresholded by ``evaluate`` like any map (e.g. max-F1 on validation), it is the floor a
     learned method must beat on FLAIR-like hyperintense lesions (field anchors, spec 05).
-    ``predictions.csv`` carries the 99.9th brain percentile as the image-level score.
+    ``polarity="dark"`` negates the image, the floor for hypointense lesions (T1 black holes,
+    tumour cores). ``predictions.csv`` carries the 99.9th brain percentile of the map as the
+    image-level score.
     """
     from .data import standardise
 
+    if polarity not in ("bright", "dark"):
+        raise ValueError(f"polarity must be 'bright' or 'dark', got {polarity!r}")
+    sign = 1.0 if polarity == "bright" else -1.0
     subjects = read_manifest(cohort).split(split)
     rows = []
     with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -310,12 +315,13 @@ def intensity_maps(
         for s in subjects:
             image, affine = read_image(s.images)
             z, brain = standardise(image)
-            write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", z[channel], affine)
-            score = float(np.percentile(z[channel][brain], 99.9)) if brain.any() else 0.0
+            z = sign * z[channel]
+            write_nifti(tmp / "maps" / f"{s.subject_id}.nii.gz", z, affine)
+            score = float(np.percentile(z[brain], 99.9)) if brain.any() else 0.0
             rows.append(_prediction_row(s, score))
         _write_predictions(tmp / "predictions.csv", rows)
         (tmp / "explain.yaml").write_text(
             f"run: null\ncohort: {Path(cohort).resolve()}\nsplit: {split}\n"
-            f"attribution: intensity\nchannel: {channel}\n"
+            f"attribution: intensity\nchannel: {channel}\npolarity: {polarity}\n"
         )
     return Path(out)

@@ -153,3 +153,22 @@ def test_slice_context_refusals_exit_2(tmp_path: Path, options, message) -> None
     res = CliRunner().invoke(app, ["train", str(cohort), str(tmp_path / "run"), *options])
     assert res.exit_code == 2 and message in res.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_dark_intensity_floor_is_the_negated_image(tmp_path: Path) -> None:
+    """Hypointense lesions (T1): the floor thresholds −z, and scores subjects on −z too."""
+    from lesionlens.data import standardise
+    from lesionlens.explain import intensity_maps
+
+    cohort = make_cube_cohort(tmp_path / "cube")
+    bright = intensity_maps(cohort, tmp_path / "bright", split="test")
+    dark = intensity_maps(cohort, tmp_path / "dark", split="test", polarity="dark")
+    for sid in pd.read_csv(bright / "predictions.csv")["subject_id"]:
+        np.testing.assert_array_equal(nib.load(dark / "maps" / f"{sid}.nii.gz").get_fdata(),
+                                      -nib.load(bright / "maps" / f"{sid}.nii.gz").get_fdata())
+    img = np.asarray(nib.load(cohort / "img" / f"{sid}.nii.gz").dataobj, np.float32)[None]
+    z, brain = standardise(img)
+    score = pd.read_csv(dark / "predictions.csv").set_index("subject_id").loc[sid]
+    assert score["logit"] == pytest.approx(np.percentile(-z[0][brain], 99.9), rel=1e-5)
+    with pytest.raises(ValueError, match="polarity"):
+        intensity_maps(cohort, tmp_path / "x", polarity="grey")

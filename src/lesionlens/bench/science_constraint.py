@@ -71,19 +71,22 @@ def cohort_options(quick: bool) -> dict[str, Any]:
 def run_constraint_table(
     root: Path, *, quick: bool, device: str = "cpu", training: dict[str, Any] | None = None,
     methods: dict[str, dict[str, Any]] | None = None, setting: str = "3d",
+    cohort: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train each method on the same-site cohort and score it on both test modes.
 
     ``setting`` "3d" (thesis PatchGAN, subject decision logit > 0) or "2d" (``TRAINING_2D`` and
     ``METHODS_2D``, subject decision at the val-calibrated cut). ``training`` overrides the
-    training options of every method. A run whose loss turns non-finite gives a row with NaN
-    figures and its message instead of stopping the table."""
+    training options of every method, ``cohort`` the phantom options (e.g. ``contrast="t1"``,
+    whose floor thresholds the negated image: T1 lesions are dark). A run whose loss turns
+    non-finite gives a row with NaN figures and its message instead of stopping the table."""
     from ..evaluation import evaluate
     from ..explain import explain, intensity_maps
     from ..synth import synth
     from ..training import TrainConfig, train
 
-    opts = cohort_options(quick)
+    opts = cohort_options(quick) | (cohort or {})
+    polarity = "dark" if opts.get("contrast") == "t1" else "bright"
     same = synth(root / "same-site", jobs=2, **opts)
     swapped = synth(root / "swapped", jobs=2, swap_test_sites=True, **opts)
     if setting not in ("2d", "3d"):
@@ -111,10 +114,11 @@ def run_constraint_table(
                          "subject_auc": m["auc"], "seconds": round(seconds, 1)})
 
     t0 = time.perf_counter()
-    val = intensity_maps(same, root / "intensity" / "val", split="val")
-    tests = {"same-site": (same, intensity_maps(same, root / "intensity" / "same", split="test")),
+    val = intensity_maps(same, root / "intensity" / "val", split="val", polarity=polarity)
+    tests = {"same-site": (same, intensity_maps(same, root / "intensity" / "same", split="test",
+                                                polarity=polarity)),
              "swapped": (swapped, intensity_maps(swapped, root / "intensity" / "swap",
-                                                 split="test"))}
+                                                 split="test", polarity=polarity))}
     score("intensity-threshold", val, tests, time.perf_counter() - t0)
     for name, method in methods.items():
         t0 = time.perf_counter()
