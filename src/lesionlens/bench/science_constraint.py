@@ -10,7 +10,7 @@ Two settings: ``constraint`` is the thesis' 3-D PatchGAN (40 epochs; hours of CP
 it memorises its 96 training volumes, docs/benchmarks.md); ``constraint-2d`` is the recipe that
 learns on these phantoms on a 2-core CPU — 2-D PatchGAN on every brain slice, Adam, acquisition
 and size augmentation, lesionlens' scale-free unsup (α 1) for the unsup rows, subject decisions
-at the cut with the best validation balanced accuracy (≈ 1 h on 2 cores).
+at the cut with the best validation balanced accuracy (2 h on 2 cores, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -85,12 +85,12 @@ def run_constraint_table(
     from ..synth import synth
     from ..training import TrainConfig, train
 
+    if setting not in ("2d", "3d"):
+        raise ValueError(f"setting must be '2d' or '3d', got {setting!r}")
     opts = cohort_options(quick) | (cohort or {})
     polarity = "dark" if opts.get("contrast") == "t1" else "bright"
     same = synth(root / "same-site", jobs=2, **opts)
     swapped = synth(root / "swapped", jobs=2, swap_test_sites=True, **opts)
-    if setting not in ("2d", "3d"):
-        raise ValueError(f"setting must be '2d' or '3d', got {setting!r}")
     accelerator = "gpu" if device.startswith("cuda") else "cpu"
     if setting == "2d":
         base = TRAINING_2D | dict(accelerator=accelerator)
