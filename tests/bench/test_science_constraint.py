@@ -54,3 +54,28 @@ def test_diverged_run_is_a_row_not_a_crash(tmp_path: Path, monkeypatch) -> None:
         ("ross", "same-site"), ("ross", "swapped")
     ]
     assert all(math.isnan(r["dice"]) and "non-finite" in r["error"] for r in rows[2:])
+
+
+def test_cohort_variants_reach_the_table(monkeypatch) -> None:
+    """constraint-2d-t1 / -ms hand their cohort to the table; quick mode keeps the 8 mm grid."""
+    import lesionlens.bench.science_constraint as sc
+    from lesionlens.bench import SCIENCE, load_suites
+
+    load_suites()
+    seen: dict[str, dict] = {}
+
+    def record(root, *, quick, device, setting, cohort):
+        seen["args"] = dict(quick=quick, setting=setting, cohort=cohort)
+        return []
+
+    monkeypatch.setattr(sc, "run_constraint_table", record)
+    SCIENCE.get("constraint-2d-ms")("cpu", False)
+    assert seen["args"]["setting"] == "2d"
+    assert {k: seen["args"]["cohort"][k] for k in ("kind", "voxel", "n", "site_mode")} == {
+        "kind": "ms", "voxel": 2, "n": 80, "site_mode": "separate"}
+    SCIENCE.get("constraint-2d-ms")("cpu", True)
+    assert (seen["args"]["cohort"]["kind"], seen["args"]["cohort"]["voxel"]) == ("ms", 8)
+    SCIENCE.get("constraint-2d-t1")("cpu", False)
+    assert (seen["args"]["cohort"]["contrast"], seen["args"]["cohort"]["voxel"]) == ("t1", 4)
+    SCIENCE.get("constraint-2d")("cpu", False)
+    assert seen["args"]["cohort"] == sc.cohort_options(False)
