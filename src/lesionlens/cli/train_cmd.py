@@ -34,8 +34,14 @@ def train(
     pool: str = typer.Option(
         None, help="Patch pooling: mean (PatchGAN, thesis) | max (PatchCNN) | lse (smooth max)."
     ),
-    alpha: float = typer.Option(
-        None, help="Constraint weight α_A (default: thesis value for the attribution)."
+    alpha: str = typer.Option(
+        None,
+        help="Constraint weight α_A: a number, or auto (the weight balancing the BCE's and the "
+        "constraint's gradients at initialisation, times --alpha-factor; lesionlens addition). "
+        "Default: the thesis value for the attribution.",
+    ),
+    alpha_factor: float = typer.Option(
+        1.0, help="With --alpha auto: multiple of the balanced weight."
     ),
     scale_free: bool = typer.Option(
         False,
@@ -177,6 +183,7 @@ def train(
         depth=depth,
         pool=pool,
         alpha=alpha,
+        alpha_factor=alpha_factor,
         optimizer=optimizer,
         lr=lr,
         max_epochs=max_epochs,

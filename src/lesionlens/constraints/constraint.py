@@ -193,6 +193,20 @@ class AttributionConstraint:
         A model without such layers gives the same maps either way and always takes the cheaper
         path. Returns ``loss`` (with graph), ``bce``, ``constraint`` (detached) and ``logits``.
         """
+        bce, constraint, logits, parts = self.objective_parts(model, x, y, mask, brain)
+        loss = bce + self.weight * constraint
+        return {"loss": loss, "bce": bce.detach(), "logits": logits.detach(), **parts}
+
+    def objective_parts(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        brain: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """The two terms of eq. 5.6 apart, both with graph: ``(BCE, L_A, logits, parts)``, as
+        :meth:`classification_and_constraint` computes them (``--alpha auto`` weighs them)."""
         x, y = self._checked(x, y, mask, brain)
         select = self.select(y, mask)
         coupled = bool(select.any()) and uses_batch_statistics(model)
@@ -212,8 +226,7 @@ class AttributionConstraint:
             with frozen_batch_statistics(model, stats):
                 constraint, parts = self(model, x, y, mask, brain)
         bce = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
-        loss = bce + self.weight * constraint
-        return {"loss": loss, "bce": bce.detach(), "logits": logits.detach(), **parts}
+        return bce, constraint, logits, parts
 
 
 def mean_abs(maps: torch.Tensor, brain: torch.Tensor | None = None) -> torch.Tensor:

@@ -7,6 +7,7 @@ stopping on validation performance) with epochs/batch sized for a 2-core CPU on 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,12 @@ class TrainConfig:
     norm: str | None = None  # batch | instance | none; None → the model's own default
     depth: int | None = None  # PatchGAN stride-2 layers; None → 4 (thesis)
     pool: str | None = None  # PatchGAN patch-logit pooling mean | max | lse; None → mean (thesis)
-    alpha: float | None = None  # constraint weight α_A; None → thesis default for the attribution
+    # constraint weight α_A: a number; None → thesis default for the attribution; "auto" →
+    # alpha_factor × the weight balancing ‖∇θ BCE‖ and ‖∇θ L_A‖ at initialisation, resolved once
+    # into alpha_resolved (training/balanced_alpha.py; kept by --resume)
+    alpha: float | str | None = None
+    alpha_factor: float = 1.0
+    alpha_resolved: float | None = None
     optimizer: str = "auto"  # auto: yogi (lr 1) for constrained methods, adam (1e-3) otherwise
     lr: float | None = None
     weight_decay: float = 0.0
@@ -88,6 +94,7 @@ class TrainConfig:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(self, name)}"
                 )
+        self._check_alpha()
         if self.model not in PATCH_MODELS and (self.depth is not None or self.pool is not None):
             raise ValueError(
                 f"--depth and --pool are options of {' and '.join(PATCH_MODELS)}; --model "
@@ -118,6 +125,31 @@ class TrainConfig:
                 raise ValueError(
                     f"--shape needs {self.dim} sizes for --dim {self.dim}, got {self.shape}"
                 )
+
+    def _check_alpha(self) -> None:
+        if isinstance(self.alpha, str) and self.alpha != "auto":
+            try:
+                self.alpha = float(self.alpha)
+            except ValueError:
+                raise ValueError(
+                    f"--alpha must be a number ≥ 0 or 'auto', got {self.alpha!r}"
+                ) from None
+        if isinstance(self.alpha, (int, float)) and not (
+            math.isfinite(self.alpha) and self.alpha >= 0
+        ):
+            raise ValueError(f"--alpha must be a number ≥ 0 or 'auto', got {self.alpha!r}")
+        if not (math.isfinite(self.alpha_factor) and self.alpha_factor > 0):
+            raise ValueError(f"--alpha-factor must be > 0, got {self.alpha_factor}")
+        if self.alpha != "auto" and self.alpha_factor != 1.0:
+            raise ValueError("--alpha-factor scales --alpha auto; pass --alpha auto with it")
+        if self.alpha != "auto" and self.alpha_resolved is not None:
+            raise ValueError("alpha_resolved is set by --alpha auto only")
+
+    @property
+    def constraint_weight(self) -> float | None:
+        """α_A handed to the constraint: the number, the resolved auto weight (None until
+        resolved, and None → the thesis default)."""
+        return self.alpha_resolved if self.alpha == "auto" else self.alpha
 
     @property
     def model_in_channels(self) -> int:

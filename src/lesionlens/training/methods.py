@@ -72,7 +72,7 @@ class ConstrainedMethod(Method):
         self.constraint = create_constraint(
             self.constraint_name,
             attribution=cfg.attribution,
-            weight=cfg.alpha,
+            weight=cfg.constraint_weight,
             seed=cfg.seed,
             **cfg.method_options,
         )
@@ -81,14 +81,30 @@ class ConstrainedMethod(Method):
         """Restart the constraint's random stream (EG/IEG references, α) for an epoch."""
         self.constraint.generator.manual_seed(seed)
 
-    def step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+    @staticmethod
+    def _constraint_inputs(batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Batch → the constraint's x, y, mask (NaN rows where no mask) and brain."""
         mask = batch["mask"].float()
         has_mask = torch.as_tensor(batch["has_mask"], dtype=torch.bool).reshape(-1)
         nan = torch.full_like(mask, float("nan"))
         mask = torch.where(has_mask.view((-1,) + (1,) * (mask.ndim - 1)), mask, nan)
-        return self.constraint.classification_and_constraint(
-            model, batch["image"], batch["label"].float(), mask=mask, brain=batch["brain"].float()
+        return dict(
+            x=batch["image"], y=batch["label"].float(), mask=mask, brain=batch["brain"].float()
         )
+
+    def step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return self.constraint.classification_and_constraint(
+            model, **self._constraint_inputs(batch)
+        )
+
+    def loss_terms(
+        self, model: nn.Module, batch: dict[str, Any]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(BCE, L_A) of one batch, both with graph (eq. 5.6 before weighting)."""
+        bce, constraint, _, _ = self.constraint.objective_parts(
+            model, **self._constraint_inputs(batch)
+        )
+        return bce, constraint
 
 
 def _constrained(name: str) -> type[ConstrainedMethod]:

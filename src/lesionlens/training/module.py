@@ -50,6 +50,14 @@ class ClassifierModule(L.LightningModule):
                     on_step=False,
                 )
 
+    def on_fit_start(self) -> None:
+        """``--alpha auto`` under DDP: every rank resolved α_A from the same global batches;
+        rank 0's value is broadcast so that the ranks' weights agree to the last bit."""
+        if self.cfg.alpha == "auto" and self.trainer.world_size > 1:
+            alpha = self.trainer.strategy.broadcast(self.cfg.alpha_resolved, src=0)
+            self.cfg.alpha_resolved = alpha
+            self.method.constraint.weight = alpha
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         out = self.method.step(self.model, batch)
         loss = out["loss"]

@@ -167,19 +167,26 @@ def train(
             )
         shutil.rmtree(run)
     method = METHODS.create(cfg.method, cfg=cfg)
+    if cfg.alpha == "auto" and not method.constrained:
+        raise ValueError(
+            f"--alpha auto weighs an attribution constraint (unsup, sup, unsup-tv, ross, erion); "
+            f"--method {cfg.method} has none"
+        )
     run.mkdir(parents=True, exist_ok=True)
     if cfg.shape is None:
         cfg.shape = default_shape(coh, cfg.dim)
     cfg.in_channels = coh.n_channels
     handler = _setup_logging(run)
     try:
-        if not worker:
-            with atomic_file(run / "config.yaml") as tmp:
-                cfg.save(tmp)
         L.seed_everything(cfg.seed, workers=True, verbose=False)
         train_ds, val_ds, aug = build_datasets(coh, cfg)
         train_dl, val_dl = _loaders(train_ds, val_ds, cfg)
         module = ClassifierModule(cfg, method, in_channels=cfg.model_in_channels)
+        if cfg.alpha == "auto":
+            _resolve_auto_alpha(cfg, method, module, train_ds)
+        if not worker:
+            with atomic_file(run / "config.yaml") as tmp:
+                cfg.save(tmp)
         trainer = _make_trainer(cfg, run, aug, progress)
         log.info(
             "training %s on %s (%d train, %d val)",
@@ -198,6 +205,23 @@ def train(
             logging.getLogger(name).removeHandler(handler)
         handler.close()
     return run
+
+
+def _resolve_auto_alpha(cfg: TrainConfig, method, module: ClassifierModule, train_ds) -> None:
+    """``--alpha auto``: resolve α_A once at the initial weights (a resumed run keeps its own,
+    from config.yaml) and hand it to the constraint."""
+    from .balanced_alpha import balanced_alpha, calibration_batches
+
+    if cfg.alpha_resolved is None:
+        found = balanced_alpha(
+            module.model, method, calibration_batches(train_ds, cfg), cfg.alpha_factor
+        )
+        cfg.alpha_resolved = float(f"{found.alpha:.6g}")
+        log.info(
+            "--alpha auto: α_A = %g (factor %g × median ‖∇BCE‖/‖∇L_A‖ of %s)",
+            cfg.alpha_resolved, cfg.alpha_factor, ", ".join(f"{r:.4g}" for r in found.ratios),
+        )
+    method.constraint.weight = cfg.alpha_resolved
 
 
 def _make_trainer(cfg: TrainConfig, run: Path, aug, progress: bool) -> L.Trainer:
