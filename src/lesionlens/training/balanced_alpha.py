@@ -79,15 +79,9 @@ def calibration_batches(train_ds, cfg, n_batches: int = N_BATCHES) -> list[dict[
     training, augmentation included), independent of the number of devices."""
     from torch.utils.data import DataLoader
 
-    from ..data import labels, subjects_of_items
-    from .seeding import EpochShuffleSampler
+    from .seeding import training_sampler
 
-    sampler = EpochShuffleSampler(
-        len(train_ds),
-        cfg.seed,
-        labels=labels(train_ds) if cfg.balanced else None,
-        groups=subjects_of_items(train_ds) if cfg.subject_balanced else None,
-    )
+    sampler = training_sampler(train_ds, cfg)
     loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=0)
     out = []
     for batch in loader:

@@ -72,6 +72,19 @@ class EpochShuffleSampler(Sampler[int]):
         return -(-self.n // self._rank_world()[1])
 
 
+def training_sampler(train_ds, cfg) -> EpochShuffleSampler:
+    """The training items' draw order for ``cfg`` (a :class:`TrainConfig`): class-balanced with
+    ``cfg.balanced``, subject-balanced too with ``cfg.subject_balanced``."""
+    from ..data import labels, subjects_of_items
+
+    return EpochShuffleSampler(
+        len(train_ds),
+        cfg.seed,
+        labels=labels(train_ds) if cfg.balanced else None,
+        groups=subjects_of_items(train_ds) if cfg.subject_balanced else None,
+    )
+
+
 def _balanced_weights(labels: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     """Weight of item i = 1 / (groups with items of class c_i × items of (c_i, group g_i)),
     so each class sums to 1 and, within it, each group to 1 / (its class' groups). (N,)."""

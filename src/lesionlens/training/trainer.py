@@ -24,7 +24,7 @@ from ..io import atomic_file
 from .config import TrainConfig
 from .methods import METHODS
 from .module import ClassifierModule
-from .seeding import EpochSeeding, EpochShuffleSampler
+from .seeding import EpochSeeding, training_sampler
 
 log = logging.getLogger("lesionlens.train")
 
@@ -62,18 +62,12 @@ def build_datasets(cohort: Cohort, cfg: TrainConfig):
 
 
 def _loaders(train_ds, val_ds, cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
-    from ..data import labels, subjects_of_items
     world = cfg.devices * cfg.nodes
     per_device = max(1, cfg.batch_size // world)
     train = DataLoader(
         train_ds,
         batch_size=per_device,
-        sampler=EpochShuffleSampler(
-            len(train_ds),
-            cfg.seed,
-            labels=labels(train_ds) if cfg.balanced else None,
-            groups=subjects_of_items(train_ds) if cfg.subject_balanced else None,
-        ),
+        sampler=training_sampler(train_ds, cfg),
         num_workers=cfg.num_workers,
         drop_last=len(train_ds) > per_device * world,
     )
