@@ -11,6 +11,7 @@ so every DDP rank resolves the same α (rank 0's is broadcast at fit start to ma
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ class BalancedAlpha:
 
     alpha: float
     ratios: tuple[float, ...]
-    factor: float
 
 
 def _grad_norm(loss: torch.Tensor, params: list[torch.Tensor], retain: bool) -> float:
@@ -71,7 +71,7 @@ def balanced_alpha(
             "--alpha auto: the constraint has no gradient on the first training batches (no "
             "healthy image in them, or a constant map); pass a number to --alpha"
         )
-    return BalancedAlpha(factor * statistics.median(ratios), tuple(ratios), factor)
+    return BalancedAlpha(factor * statistics.median(ratios), tuple(ratios))
 
 
 def calibration_batches(train_ds, cfg, n_batches: int = N_BATCHES) -> list[dict[str, Any]]:
@@ -81,11 +81,7 @@ def calibration_batches(train_ds, cfg, n_batches: int = N_BATCHES) -> list[dict[
 
     from .seeding import training_sampler
 
-    sampler = training_sampler(train_ds, cfg)
-    loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=0)
-    out = []
-    for batch in loader:
-        out.append(batch)
-        if len(out) == n_batches:
-            break
-    return out
+    loader = DataLoader(
+        train_ds, batch_size=cfg.batch_size, sampler=training_sampler(train_ds, cfg), num_workers=0
+    )
+    return list(itertools.islice(loader, n_batches))
