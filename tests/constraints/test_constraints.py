@@ -229,3 +229,33 @@ def test_objective_under_bf16_autocast_follows_float32(attribution: str, norm: s
     assert not torch.equal(g_half, g_full)  # really computed in bf16
     torch.testing.assert_close(half["loss"], full["loss"], rtol=0.02, atol=1e-3)
     assert F.cosine_similarity(g_half, g_full, dim=0) > 0.99
+
+
+@pytest.mark.parametrize(
+    "split", [[0, 1], [1, 3]], ids=["one-healthy-each", "no-healthy-on-a-rank"]
+)
+@pytest.mark.parametrize("name", CONSTRAINTS.names())
+def test_ranks_pooling_counts_give_the_global_batch_gradient(name: str, split: list[int]) -> None:
+    """DDP averages the ranks' gradients; with the counts pooled (``rank_pooling``) that average
+    is the gradient of L_A on the whole batch, and every rank logs the whole batch's L_A, however
+    the healthy images fall on the ranks (2 ranks simulated by threads)."""
+    from tests.rank_threads import rank_average_gradients
+
+    model, x, y, mask = _toy()
+    brain = (torch.rand(4, 1, 32, 32) > 0.3).float()
+    constraint = create_constraint(name, attribution="g", weight=1.0)
+    params = [p for p in model.parameters() if p.requires_grad]
+    ranks = [torch.tensor(split), torch.tensor([i for i in range(4) if i not in split])]
+    average, values = rank_average_gradients(
+        lambda idx: constraint(model, x[idx], y[idx], mask[idx], brain[idx])[0], ranks, params
+    )
+    whole = constraint(model, x, y, mask, brain)[0]
+    for value in values:
+        torch.testing.assert_close(value, whole.detach())
+    if name == "none":
+        return
+    expected = torch.autograd.grad(whole, params, allow_unused=True)
+    assert any(g is not None for g in expected)
+    for got, g in zip(average, expected, strict=True):
+        torch.testing.assert_close(got, torch.zeros_like(got) if g is None else g,
+                                   rtol=1e-4, atol=1e-10)

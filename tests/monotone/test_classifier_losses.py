@@ -149,3 +149,38 @@ def test_losses_refuse_bad_labels():
     model = InterpretableMonotoneClassifier(2, 1, width=4)
     with pytest.raises(ValueError, match="y must have shape"):
         monotone_losses(model, torch.randn(2, 1, 32, 32), torch.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "split", [[0, 1, 2, 3], [0, 2, 4, 6]], ids=["mixed-ranks", "healthy-rank-and-patient-rank"]
+)
+def test_losses_across_ranks_are_those_of_the_global_batch(split: list[int]):
+    """Under DDP (2 ranks simulated by threads) the means, the histogram range and the
+    histogram counts of L_nF, L_dF and L_G are pooled: the ranks' mean gradient is that of the
+    whole batch's loss, and each rank's terms are the whole batch's — also when one rank holds
+    only healthy images and the other only patients (L_dF then needs both ranks' histograms)."""
+    from tests.rank_threads import rank_average_gradients
+
+    torch.manual_seed(0)
+    method = build_monotone_method("monotone", 2, 1, width=4, input_size=(32, 32))
+    model, weights = method.model, method.loss_weights
+    assert weights.nf and weights.df and weights.grad
+    x, y = _toy_batch()
+    params = [p for p in model.parameters() if p.requires_grad]
+    ranks = [torch.tensor(split), torch.tensor([i for i in range(8) if i not in split])]
+    terms = {}
+
+    def rank_loss(idx):
+        out = monotone_losses(model, x[idx], y[idx].float(), weights)
+        terms[tuple(idx.tolist())] = {k: v.detach() for k, v in out.items() if k != "logits"}
+        return out["loss"]
+
+    average, _ = rank_average_gradients(rank_loss, ranks, params)
+    whole = monotone_losses(model, x, y.float(), weights)
+    for rank_terms in terms.values():
+        for k in ("nf", "df", "grad"):
+            torch.testing.assert_close(rank_terms[k], whole[k].detach(), rtol=1e-4, atol=1e-8)
+    expected = torch.autograd.grad(whole["loss"], params, allow_unused=True)
+    for got, g in zip(average, expected, strict=True):
+        torch.testing.assert_close(got, torch.zeros_like(got) if g is None else g,
+                                   rtol=1e-3, atol=1e-7)

@@ -125,12 +125,24 @@ def test_nan_loss_stops_with_clear_message(cube_cohort: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "method",
+    [
+        ["--method", "none", "--norm", "none"],
+        ["--method", "unsup-tv", "--alpha", "auto", "--norm", "none"],
+        ["--method", "monotone", "--depth", "2"],
+    ],
+    ids=lambda m: m[1],
+)
+def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path, method: list[str]) -> None:
+    """Same seed, same global batch: 2 gloo processes end with one process' weights. With a
+    constraint or the monotone losses, the ranks hold different numbers of healthy images; the
+    losses' means and histograms are pooled over the global batch (``rank_pooling``), and
+    ``--alpha auto`` resolves the same weight. (BatchNorm is per rank on CPU: ``--norm none``.)"""
     opts = [
+        *method,
         "--width",
         "8",
-        "--norm",
-        "none",
         "--batch-size",
         "4",
         "--max-epochs",
@@ -151,6 +163,8 @@ def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path) -> None:
             timeout=300,
         )
         assert res.returncode == 0, res.stderr[-3000:]
+    configs = [yaml.safe_load((r / "config.yaml").read_text()) for r in (one, two)]
+    assert configs[0]["alpha_resolved"] == configs[1]["alpha_resolved"]
     # the last checkpoint: the best one also depends on DDP's padded validation split
     last = [
         torch.load(r / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]

@@ -157,8 +157,10 @@ class AttributionConstraint:
         x, y = self._checked(x, y, mask, brain)
         select = self.select(y, mask)
         if not bool(select.any()):
-            zero = x.new_zeros(())
-            return zero, {"constraint": zero, "n_constrained": select.sum()}
+            # the penalty of no image (0), still evaluated: under DDP its pooled means are
+            # collectives that every rank must join (``rank_pooling.py``)
+            maps = x.new_zeros((0, *x.shape[1:]))
+            return self._penalty_on(maps, select, y, mask, brain)
         maps = training_attribution(
             model, x, select, self.attribution, self.p0, self.references, self.generator
         )
@@ -248,6 +250,9 @@ class NoConstraint(AttributionConstraint):
 
     def select(self, y, mask):
         return torch.zeros_like(y, dtype=torch.bool)
+
+    def penalty(self, maps, y, mask, brain):
+        return maps.new_zeros(()), {}
 
 
 class UnsupervisedConstraint(AttributionConstraint):

@@ -1,12 +1,15 @@
 """Penalties on attribution maps (thesis §5.II–III): voxel BCE, total variation, Ross' L2.
 
 Maps are (N, C, *spatial); ``weight`` tensors broadcast to them (1 = voxel counts, 0 = ignored).
+Every mean is a :func:`~lesionlens.rank_pooling.pooled_mean`: over the global batch under DDP.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from ..rank_pooling import pooled_mean
 
 
 def attribution_bce(
@@ -20,10 +23,9 @@ def attribution_bce(
     target = target.expand_as(maps).to(maps.dtype)
     per_voxel = F.binary_cross_entropy_with_logits(maps, target, reduction="none")
     if weight is None:
-        return per_voxel.mean() if per_voxel.numel() else maps.new_zeros(())
+        return pooled_mean(per_voxel.sum(), per_voxel.numel())
     weight = weight.expand_as(maps).to(maps.dtype)
-    total = weight.sum()
-    return (per_voxel * weight).sum() / total if total > 0 else maps.new_zeros(())
+    return pooled_mean((per_voxel * weight).sum(), weight.sum())
 
 
 def total_variation(maps: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -33,18 +35,16 @@ def total_variation(maps: torch.Tensor, weight: torch.Tensor | None = None) -> t
     The mean (rather than eq. 5.1's sum) keeps the weight independent of the image size
     [inferred]. ``weight`` (e.g. a brain mask) keeps the differences whose two voxels count.
     """
-    if maps.numel() == 0:
-        return maps.new_zeros(())
     total = maps.new_zeros(())
     for axis in range(2, maps.ndim):
         length = maps.shape[axis]
         diff = (maps.narrow(axis, 1, length - 1) - maps.narrow(axis, 0, length - 1)).abs()
         if weight is None:
-            total = total + diff.mean()
+            total = total + pooled_mean(diff.sum(), diff.numel())
             continue
         w = weight.expand_as(maps).to(maps.dtype)
         pair = w.narrow(axis, 1, length - 1) * w.narrow(axis, 0, length - 1)
-        total = total + (diff * pair).sum() / pair.sum().clamp_min(1.0)
+        total = total + pooled_mean((diff * pair).sum(), pair.sum(), min_count=1.0)
     return total
 
 
@@ -54,7 +54,5 @@ def ross_l2(maps: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Ten
     [code] sums over voxels; the images' sums are averaged so the weight does not depend on
     the batch size.
     """
-    if maps.shape[0] == 0:
-        return maps.new_zeros(())
     squared = maps.square() if weight is None else maps.square() * weight.to(maps.dtype)
-    return squared.flatten(1).sum(1).mean()
+    return pooled_mean(squared.sum(), maps.shape[0])

@@ -8,7 +8,8 @@ L = BCE + w_nF·L_nF + w_dF·L_dF + α_G·L_G, with
 - L_G(x₀) = ‖∂F(x₀)/∂C(x₀)‖₁ on healthy images (6.14), by double backpropagation.
 Norms are averaged over elements (the thesis' sums would scale with the volume size; [GAP]).
 Histograms are pooled over channels and the batch, on the range [min negative value, 0] of
-the batch (detached); ε = 1e-8 ([GAP] in the thesis).
+the batch (detached); ε = 1e-8 ([GAP] in the thesis). Under DDP the means, the range and the
+histogram counts are those of the global batch (:mod:`lesionlens.rank_pooling`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import LesionLensInputError
+from ..rank_pooling import pooled_mean, pooled_min, pooled_sum
 from .support import head_logits, input_support
 
 EPS = 1e-8
@@ -36,10 +38,8 @@ class MonotoneLossWeights:
 
 
 def negativity_loss(features: Tensor) -> Tensor:
-    """L_nF: mean of ReLU(f) over a batch of healthy features (B, K, *spatial)."""
-    if features.numel() == 0:
-        return features.sum()
-    return F.relu(features).mean()
+    """L_nF: mean of ReLU(f) over a batch of healthy features (B, K, *spatial); 0 when empty."""
+    return pooled_mean(F.relu(features).sum(), features.numel())
 
 
 def soft_histogram(values: Tensor, low: float, high: float, bins: int = 50) -> Tensor:
@@ -49,27 +49,41 @@ def soft_histogram(values: Tensor, low: float, high: float, bins: int = 50) -> T
     neighbouring centre and t to the upper one (t = distance / bin spacing). Returns (bins,)
     probabilities (uniform when ``values`` is empty).
     """
+    counts = soft_histogram_counts(values, low, high, bins)
+    total = counts.sum()
+    return counts / total if total > 0 else values.new_full((bins,), 1.0 / bins)
+
+
+def soft_histogram_counts(values: Tensor, low: float, high: float, bins: int = 50) -> Tensor:
+    """The (bins,) kernel counts of :func:`soft_histogram`, before normalisation (zeros when
+    ``values`` is empty or the range is empty)."""
     if bins < 2:
         raise LesionLensInputError(f"bins must be ≥ 2, got {bins}")
+    counts = values.new_zeros(bins)
     if values.numel() == 0 or high <= low:
-        return values.new_full((bins,), 1.0 / bins)
+        return counts
     position = (values.clamp(low, high) - low) / (high - low) * (bins - 1)
     lower = position.detach().floor().clamp(max=bins - 2).long()
     upper_weight = position - lower
-    hist = values.new_zeros(bins)
-    hist = hist.index_add(0, lower, 1.0 - upper_weight).index_add(0, lower + 1, upper_weight)
-    return hist / hist.sum()
+    return counts.index_add(0, lower, 1.0 - upper_weight).index_add(0, lower + 1, upper_weight)
 
 
 def distribution_loss(healthy: Tensor, pathological: Tensor, bins: int = 50) -> Tensor:
     """L_dF: KL(P₀ ‖ P₁) of the negative feature values of healthy vs pathological images."""
     neg_healthy = healthy[healthy < 0]
     neg_patho = pathological[pathological < 0]
-    if neg_healthy.numel() == 0 or neg_patho.numel() == 0:
-        return (healthy.sum() + pathological.sum()) * 0.0
-    low = float(torch.minimum(neg_healthy.min(), neg_patho.min()).detach())
-    p0 = soft_histogram(neg_healthy, low, 0.0, bins)
-    p1 = soft_histogram(neg_patho, low, 0.0, bins)
+    zero = (healthy.sum() + pathological.sum()) * 0.0
+    sizes = pooled_sum(zero.new_tensor([neg_healthy.numel(), neg_patho.numel()]))
+    if not bool((sizes > 0).all()):
+        return zero
+    local_min = [v.min() for v in (neg_healthy, neg_patho) if v.numel()]
+    low = float(pooled_min(torch.stack(local_min).min() if local_min else zero.detach()))
+    counts = pooled_sum(
+        torch.stack([soft_histogram_counts(v, low, 0.0, bins) for v in (neg_healthy, neg_patho)])
+    )
+    if not bool((counts.detach().sum(1) > 0).all()):  # every value at 0 (low == 0)
+        return zero
+    p0, p1 = counts / counts.sum(1, keepdim=True)
     return torch.sum(p0 * (torch.log(p0 + EPS) - torch.log(p1 + EPS)))
 
 
@@ -77,10 +91,10 @@ def gradient_loss(model: nn.Module, features: Tensor, support: Tensor | None = N
     """L_G: mean |∂F/∂f| over healthy features f (B, K, *spatial), differentiable (create_graph);
     ``support``: the images' patch support (:func:`lesionlens.monotone.support.input_support`)."""
     if features.shape[0] == 0:
-        return features.sum()
+        return pooled_mean(features.sum(), 0)
     logits = head_logits(model, features, support)
     (grad,) = torch.autograd.grad(logits.sum(), features, create_graph=True)
-    return grad.abs().mean()
+    return pooled_mean(grad.abs().sum(), grad.numel())
 
 
 def monotone_losses(

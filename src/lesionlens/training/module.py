@@ -59,7 +59,16 @@ class ClassifierModule(L.LightningModule):
             self.method.constraint.weight = alpha
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        out = self.method.step(self.model, batch)
+        """Under DDP the losses' means and histograms are taken over the global batch
+        (``rank_pooling.py``): the same seed gives one process' weights for the same global
+        batch."""
+        from ..rank_pooling import ranks_pool_counts
+
+        strategy = self.trainer.strategy
+        with ranks_pool_counts(
+            lambda t, op: strategy.reduce(t, reduce_op=op), self.trainer.world_size
+        ):
+            out = self.method.step(self.model, batch)
         loss = out["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(
