@@ -64,9 +64,11 @@ def pooled_mean(
     numerator: torch.Tensor, count: torch.Tensor | float, min_count: float = 0.0
 ) -> torch.Tensor:
     """Σ numerator / Σ count over ranks (one collective); 0 when the pooled count is ≤ 0, and the
-    pooled count floored at ``min_count`` when that is > 0. ``count`` is a constant of the loss."""
-    count = torch.as_tensor(count, dtype=numerator.dtype, device=numerator.device).detach()
-    pooled = pooled_sum(torch.stack([numerator, count]))
+    pooled count floored at ``min_count`` when that is > 0. ``count`` is a constant of the loss.
+    Computed in float32 at least (a voxel count in bfloat16 would be off by up to 0.4 %)."""
+    dtype = torch.promote_types(numerator.dtype, torch.float32)
+    count = torch.as_tensor(count, dtype=dtype, device=numerator.device).detach()
+    pooled = pooled_sum(torch.stack([numerator.to(dtype), count]))
     numerator, count = pooled[0], pooled[1].detach()
     if min_count > 0:
         return numerator / count.clamp_min(min_count)

@@ -25,7 +25,7 @@ def attribution_bce(
     if weight is None:
         return pooled_mean(per_voxel.sum(), per_voxel.numel())
     weight = weight.expand_as(maps).to(maps.dtype)
-    return pooled_mean((per_voxel * weight).sum(), weight.sum())
+    return pooled_mean((per_voxel * weight).sum(), weight.sum(dtype=torch.float32))
 
 
 def total_variation(maps: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -44,7 +44,8 @@ def total_variation(maps: torch.Tensor, weight: torch.Tensor | None = None) -> t
             continue
         w = weight.expand_as(maps).to(maps.dtype)
         pair = w.narrow(axis, 1, length - 1) * w.narrow(axis, 0, length - 1)
-        total = total + pooled_mean((diff * pair).sum(), pair.sum(), min_count=1.0)
+        count = pair.sum(dtype=torch.float32)
+        total = total + pooled_mean((diff * pair).sum(), count, min_count=1.0)
     return total
 
 
