@@ -165,6 +165,8 @@ def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path, method: 
         assert res.returncode == 0, res.stderr[-3000:]
     configs = [yaml.safe_load((r / "config.yaml").read_text()) for r in (one, two)]
     assert configs[0]["alpha_resolved"] == configs[1]["alpha_resolved"]
+    if "auto" in method:
+        assert configs[0]["alpha_resolved"] > 0
     # the last checkpoint: the best one also depends on DDP's padded validation split
     last = [
         torch.load(r / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]

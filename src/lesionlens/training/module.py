@@ -12,6 +12,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from ..rank_pooling import ranks_pool_counts
 from .config import TrainConfig
 from .methods import Method
 
@@ -62,8 +63,6 @@ class ClassifierModule(L.LightningModule):
         """Under DDP the losses' means and histograms are taken over the global batch
         (``rank_pooling.py``): the same seed gives one process' weights for the same global
         batch."""
-        from ..rank_pooling import ranks_pool_counts
-
         strategy = self.trainer.strategy
         with ranks_pool_counts(
             lambda t, op: strategy.reduce(t, reduce_op=op), self.trainer.world_size
