@@ -1,7 +1,8 @@
 """DDP ranks simulated by threads of one process, for losses built on ``lesionlens.rank_pooling``.
 
-Each rank runs its part of the batch in its own thread; every pooled reduction is a rendezvous
-(a barrier) where the ranks exchange their tensors, as ``all_reduce`` does. A rank that makes
+Each rank runs its part of the batch in its own thread; every pooled reduction (and every
+``global_batch`` gather) is a rendezvous (a barrier) where the ranks exchange their tensors, as
+``all_reduce`` (``all_gather``) does. A rank that makes
 a different sequence of reductions than the others breaks the barrier (a test failure, where real
 DDP would hang). The gradients are averaged over ranks, as DDP averages them.
 """
@@ -35,6 +36,19 @@ class _Rendezvous:
 
         return reduce
 
+    def gatherer(self, rank: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        def gather(tensor: torch.Tensor) -> torch.Tensor:
+            self.slots[rank] = (tensor.detach().clone(), "gather")
+            self.barrier.wait()
+            ops = {slot[1] for slot in self.slots}
+            stacked = torch.stack([slot[0] for slot in self.slots])
+            self.barrier.wait()
+            if ops != {"gather"}:
+                raise AssertionError(f"a rank gathers while another reduces: {ops}")
+            return stacked
+
+        return gather
+
 
 def rank_average_gradients(
     loss_of: Callable[[torch.Tensor], torch.Tensor],
@@ -42,7 +56,9 @@ def rank_average_gradients(
     params: Sequence[torch.Tensor],
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """(the ranks' mean gradient of ``loss_of(indices)`` w.r.t. ``params``, each rank's loss
-    value); ``loss_of`` runs inside :func:`ranks_pool_counts` in the rank's thread."""
+    value); ``loss_of`` runs inside :func:`ranks_pool_counts` in the rank's thread. For
+    ``global_batch`` the ranks' indices must follow the sampler's interleaving (rank r: r, r + W,
+    …)."""
     rendezvous = _Rendezvous(len(ranks))
     grads: list[list[torch.Tensor] | None] = [None] * len(ranks)
     values: list[torch.Tensor | None] = [None] * len(ranks)
@@ -50,7 +66,9 @@ def rank_average_gradients(
 
     def run(rank: int, idx: torch.Tensor) -> None:
         try:
-            with ranks_pool_counts(rendezvous.reducer(rank), len(ranks)):
+            with ranks_pool_counts(
+                rendezvous.reducer(rank), len(ranks), rendezvous.gatherer(rank), rank
+            ):
                 loss = loss_of(idx)
             values[rank] = loss.detach()
             if loss.requires_grad:

@@ -14,6 +14,11 @@ collective: every rank must make the same calls in the same order whether or not
 constrained images (the losses evaluate their terms on empty selections for that reason, and
 branch on pooled values only). Outside the block (one process, validation, explain, tests) they
 are the plain local statistics.
+
+:func:`global_batch` gathers a tensor of the batch from every rank in the one-process order, so
+that stochastic attributions (EG/IG/IEG: one reference and one α per image) draw their path for
+the whole batch, from one random stream that every rank holds in the same state, and each rank
+keeps its own images' draws: the same draws as one process with the same global batch.
 """
 
 from __future__ import annotations
@@ -21,25 +26,72 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import torch
 
 # (tensor, "sum" | "min") -> the reduction over ranks (e.g. Lightning's ``strategy.reduce``)
 ReduceOverRanks = Callable[[torch.Tensor, str], torch.Tensor]
-_POOL: ContextVar[tuple[ReduceOverRanks, int] | None] = ContextVar(
-    "lesionlens_rank_pool", default=None
-)
+# tensor (b, ...) -> (W, b, ...), every rank's tensor in rank order (``strategy.all_gather``)
+GatherOverRanks = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class _Pool:
+    reduce: ReduceOverRanks
+    world: int
+    gather: GatherOverRanks | None
+    rank: int
+
+
+_POOL: ContextVar[_Pool | None] = ContextVar("lesionlens_rank_pool", default=None)
 
 
 @contextmanager
-def ranks_pool_counts(reduce_over_ranks: ReduceOverRanks, world_size: int) -> Iterator[None]:
+def ranks_pool_counts(
+    reduce_over_ranks: ReduceOverRanks,
+    world_size: int,
+    gather_over_ranks: GatherOverRanks | None = None,
+    rank: int = 0,
+) -> Iterator[None]:
     """Within the block the pooled helpers reduce over ranks with ``reduce_over_ranks`` (may
-    work in place on its argument). A no-op for ``world_size`` 1."""
-    token = _POOL.set((reduce_over_ranks, int(world_size)) if world_size > 1 else None)
+    work in place on its argument) and :func:`global_batch` gathers with ``gather_over_ranks``
+    (this process being ``rank``). A no-op for ``world_size`` 1."""
+    pool = None
+    if world_size > 1:
+        pool = _Pool(reduce_over_ranks, int(world_size), gather_over_ranks, int(rank))
+    token = _POOL.set(pool)
     try:
         yield
     finally:
         _POOL.reset(token)
+
+
+def global_batch(local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """This rank's batch (b, ...) → (the global batch (W·b, ...) in one process' order, the rows
+    of this rank's items in it (b,)); no gradient. A collective inside :func:`ranks_pool_counts`
+    (every rank must call it, with the same b); outside, ``(local, arange(b))``.
+
+    The order is that of :class:`lesionlens.training.seeding.EpochShuffleSampler`, where rank r
+    of W takes items r, r + W, r + 2W, … of the one-process draw: item k of rank r is row
+    k·W + r of the global batch."""
+    pool = _POOL.get()
+    local = local.detach()
+    rows = torch.arange(local.shape[0], device=local.device)
+    if pool is None:
+        return local, rows
+    if pool.gather is None:
+        raise RuntimeError(
+            "global_batch under ranks_pool_counts needs gather_over_ranks (an all-gather)"
+        )
+    stacked = pool.gather(local)  # (W, b, ...)
+    if stacked.shape != (pool.world, *local.shape):
+        raise RuntimeError(
+            f"all-gather returned {tuple(stacked.shape)}, expected "
+            f"{(pool.world, *local.shape)}: every rank must hold the same batch size"
+        )
+    merged = stacked.transpose(0, 1).reshape(pool.world * local.shape[0], *local.shape[1:])
+    return merged, rows * pool.world + pool.rank
 
 
 def pooled_sum(local: torch.Tensor) -> torch.Tensor:
@@ -47,9 +99,8 @@ def pooled_sum(local: torch.Tensor) -> torch.Tensor:
     pool = _POOL.get()
     if pool is None:
         return local
-    reduce, world = pool
-    total = reduce(local.detach().clone(), "sum")
-    scaled = local * world
+    total = pool.reduce(local.detach().clone(), "sum")
+    scaled = local * pool.world
     return scaled + (total - scaled.detach())
 
 
@@ -57,7 +108,7 @@ def pooled_min(local: torch.Tensor) -> torch.Tensor:
     """Minimum over ranks of ``local`` (a constant: no gradient)."""
     pool = _POOL.get()
     local = local.detach()
-    return local if pool is None else pool[0](local.clone(), "min")
+    return local if pool is None else pool.reduce(local.clone(), "min")
 
 
 def pooled_mean(

@@ -259,3 +259,36 @@ def test_ranks_pooling_counts_give_the_global_batch_gradient(name: str, split: l
     for got, g in zip(average, expected, strict=True):
         torch.testing.assert_close(got, torch.zeros_like(got) if g is None else g,
                                    rtol=1e-4, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "labels", [[0, 0, 1, 1], [0, 1, 0, 1]], ids=["one-healthy-each", "no-healthy-on-a-rank"]
+)
+@pytest.mark.parametrize("attribution", ["eg", "ig", "ieg"])
+def test_ranks_draw_the_global_batch_paths(attribution: str, labels: list[int]) -> None:
+    """EG/IG/IEG under DDP: each rank draws the (reference, α) of every image of the global
+    batch from the same stream and keeps its own, so the ranks' mean gradient and each rank's
+    L_A are those of one process on the whole batch with the same seed — references included
+    that sit on the other rank (2 ranks simulated by threads, the sampler's interleaving)."""
+    from tests.rank_threads import rank_average_gradients
+
+    model, x, _, _ = _toy()
+    y = torch.tensor(labels)
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def fresh():
+        return create_constraint("unsup", attribution=attribution, weight=1.0, seed=3)
+
+    per_rank = [fresh(), fresh()]
+    ranks = [torch.tensor([0, 2]), torch.tensor([1, 3])]  # rank r takes items r, r + W, ...
+    average, values = rank_average_gradients(
+        lambda idx: per_rank[int(idx[0])](model, x[idx], y[idx])[0], ranks, params
+    )
+    whole = fresh()(model, x, y)[0]
+    for value in values:
+        torch.testing.assert_close(value, whole.detach())
+    expected = torch.autograd.grad(whole, params, allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in expected)
+    for got, g in zip(average, expected, strict=True):
+        torch.testing.assert_close(got, torch.zeros_like(got) if g is None else g,
+                                   rtol=1e-4, atol=1e-10)

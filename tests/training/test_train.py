@@ -130,15 +130,17 @@ def test_nan_loss_stops_with_clear_message(cube_cohort: Path, tmp_path: Path) ->
     [
         ["--method", "none", "--norm", "none"],
         ["--method", "unsup-tv", "--alpha", "auto", "--norm", "none"],
+        ["--method", "unsup", "--attribution", "ieg", "--alpha", "10", "--norm", "none"],
         ["--method", "monotone", "--depth", "2"],
     ],
-    ids=lambda m: m[1],
+    ids=lambda m: m[1] + (f"-{m[3]}" if m[2] == "--attribution" else ""),
 )
 def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path, method: list[str]) -> None:
     """Same seed, same global batch: 2 gloo processes end with one process' weights. With a
     constraint or the monotone losses, the ranks hold different numbers of healthy images; the
-    losses' means and histograms are pooled over the global batch (``rank_pooling``), and
-    ``--alpha auto`` resolves the same weight. (BatchNorm is per rank on CPU: ``--norm none``.)"""
+    losses' means and histograms are pooled over the global batch (``rank_pooling``), IEG draws
+    its references and α for the global batch, and ``--alpha auto`` resolves the same weight.
+    (BatchNorm is per rank on CPU: ``--norm none``.)"""
     opts = [
         *method,
         "--width",

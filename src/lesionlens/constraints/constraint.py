@@ -23,7 +23,11 @@ from .batch_statistics import (
     recorded_batch_statistics,
     uses_batch_statistics,
 )
-from .training_attribution import check_training_attribution, training_attribution
+from .training_attribution import (
+    check_training_attribution,
+    draw_training_path,
+    training_attribution,
+)
 
 # how the constraint pass meets BatchNorm (see ``classification_and_constraint``)
 BATCH_STATISTICS = ("shared", "frozen")
@@ -156,13 +160,16 @@ class AttributionConstraint:
         """Unweighted L_A and its logged parts (detached); backpropagates to the parameters."""
         x, y = self._checked(x, y, mask, brain)
         select = self.select(y, mask)
+        # EG/IG/IEG: the path of every image of the (global) batch, drawn whatever the selection,
+        # so that the random stream and the collectives are the same on every rank
+        path = draw_training_path(x, self.attribution, self.p0, self.references, self.generator)
         if not bool(select.any()):
             # the penalty of no image (0), still evaluated: under DDP its pooled means are
             # collectives that every rank must join (``rank_pooling.py``)
             maps = x.new_zeros((0, *x.shape[1:]))
             return self._penalty_on(maps, select, y, mask, brain)
         maps = training_attribution(
-            model, x, select, self.attribution, self.p0, self.references, self.generator
+            model, x, select, self.attribution, self.p0, self.references, self.generator, path
         )
         return self._penalty_on(maps, select, y, mask, brain)
 

@@ -3,6 +3,10 @@
 Thesis §5.III (and [code] ``expected_gradients.py``): all maps are local (not multiplied by the
 input). ``g``: ∂F/∂x; ``eg``: ∂F/∂x at αx + (1 − α)x′ with x′ another image of the minibatch;
 ``ig``: the same with x′ = 0; ``ieg``: x′ = 0 with probability p0 (0.25), else a minibatch image.
+
+Under DDP the minibatch is the global one: :func:`draw_training_path` draws the path of every
+image of the global batch (``rank_pooling.global_batch``) and keeps this rank's, so the draws are
+those of one process with the same global batch.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from torch import nn
 
 from ..attributions import ExpectedGradients, Gradient, ImprovedExpectedGradients
 from ..attributions.expected import References
+from ..rank_pooling import global_batch
 from .activation_masks import ConstantActivationMasks
 
 TRAINING_ATTRIBUTIONS = ("g", "eg", "ig", "ieg")
@@ -34,6 +39,7 @@ def training_attribution(
     p0: float = 0.25,
     references: References = None,
     generator: torch.Generator | None = None,
+    path: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Differentiable maps (n, C, *spatial) of the images ``x[select]`` (graph kept).
 
@@ -49,20 +55,43 @@ def training_attribution(
         p0: IEG's probability of the zero reference.
         references: None (the minibatch) or a dataset tensor / sampler (see ``ExpectedGradients``).
         generator: random stream of the (reference, α) draws.
+        path: the draws of :func:`draw_training_path` for ``x`` (drawn here when None).
     """
     method = check_training_attribution(method)
-    with ConstantActivationMasks():  # same maps and gradients, cheaper second backward
-        return _maps(model, x, select, method, p0, references, generator)
-
-
-def _maps(model, x, select, method, p0, references, generator) -> torch.Tensor:
     if method == "g":
-        return Gradient(model).attribute(x[select], create_graph=True)
+        with ConstantActivationMasks():  # same maps and gradients, cheaper second backward
+            return Gradient(model).attribute(x[select], create_graph=True)
+    if path is None:
+        path = draw_training_path(x, method, p0, references, generator)
+    refs, alphas = path
+    with ConstantActivationMasks():
+        return _explainer(model, method, p0).attribute_at(
+            x[select], refs[select], alphas[select], create_graph=True
+        )
+
+
+def draw_training_path(
+    x: torch.Tensor,
+    method: str,
+    p0: float = 0.25,
+    references: References = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """One (reference (B, C, *spatial), α (B,)) per image of ``x`` for ``method`` (None for
+    "g"). Drawn for the global batch and cut to this rank's images (a collective under DDP:
+    every rank calls it at every step, whether or not it holds constrained images)."""
+    method = check_training_attribution(method)
+    if method == "g":
+        return None
+    if method == "ig":
+        references = x.new_zeros((1, *x.shape[1:]))
+    whole, rows = global_batch(x)
+    refs, alphas = _explainer(nn.Identity(), method, p0).sample_path(  # no model needed
+        whole, references, 1, generator)
+    return refs[rows], alphas[rows.to(alphas.device)]
+
+
+def _explainer(model, method: str, p0: float) -> ExpectedGradients:
     if method == "eg":
-        explainer: ExpectedGradients = ExpectedGradients(model)
-    else:
-        explainer = ImprovedExpectedGradients(model, p0=1.0 if method == "ig" else p0)
-        if method == "ig":
-            references = x.new_zeros((1, *x.shape[1:]))
-    refs, alphas = explainer.sample_path(x, references, 1, generator)
-    return explainer.attribute_at(x[select], refs[select], alphas[select], create_graph=True)
+        return ExpectedGradients(model)
+    return ImprovedExpectedGradients(model, p0=1.0 if method == "ig" else p0)

@@ -60,12 +60,15 @@ class ClassifierModule(L.LightningModule):
             self.method.constraint.weight = alpha
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        """Under DDP the losses' means and histograms are taken over the global batch
-        (``rank_pooling.py``): the same seed gives one process' weights for the same global
-        batch."""
+        """Under DDP the losses' means and histograms are taken over the global batch, and the
+        EG/IG/IEG paths drawn for it (``rank_pooling.py``): the same seed gives one process'
+        weights for the same global batch."""
         strategy = self.trainer.strategy
         with ranks_pool_counts(
-            lambda t, op: strategy.reduce(t, reduce_op=op), self.trainer.world_size
+            lambda t, op: strategy.reduce(t, reduce_op=op),
+            self.trainer.world_size,
+            lambda t: strategy.all_gather(t),
+            self.trainer.global_rank,
         ):
             out = self.method.step(self.model, batch)
         loss = out["loss"]

@@ -111,6 +111,8 @@ class EpochSeeding(L.Callback):
         torch.manual_seed(s)
         method = getattr(pl_module, "method", None)
         if method is not None:
-            method.reseed(s)
+            # the same stream on every rank: EG/IG/IEG draw the global batch's paths from it
+            # (``rank_pooling.global_batch``), as one process does
+            method.reseed(epoch_seed(self.seed, trainer.current_epoch))
         if self.transform is not None and hasattr(self.transform, "set_random_state"):
             self.transform.set_random_state(seed=s)
