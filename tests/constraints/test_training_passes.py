@@ -172,7 +172,9 @@ def _synced_worker(rank: int, port: int, x: torch.Tensor, queue) -> None:
     torch.distributed.init_process_group("gloo", rank=rank, world_size=2)
     try:
         mean, var = batch_mean_var(x[rank * 3 : rank * 3 + 3], synced=True)
-        queue.put((rank, mean, var))
+        # numpy arrays travel by value; a tensor would travel as a shared file descriptor that
+        # the parent cannot open once this process has exited (a race seen under load)
+        queue.put((rank, mean.detach().numpy(), var.detach().numpy()))
     finally:
         torch.distributed.destroy_process_group()
 
@@ -191,5 +193,5 @@ def test_synced_statistics_are_those_of_the_union_of_the_batches() -> None:
         p.join(timeout=60)
     mean, var = batch_mean_var(x)
     for _, got_mean, got_var in results:
-        torch.testing.assert_close(got_mean, mean)
-        torch.testing.assert_close(got_var, var)
+        torch.testing.assert_close(torch.from_numpy(got_mean), mean)
+        torch.testing.assert_close(torch.from_numpy(got_var), var)
