@@ -228,11 +228,21 @@ def _make_trainer(cfg: TrainConfig, run: Path, aug, progress: bool) -> L.Trainer
         monitor=cfg.checkpoint_rule,
         mode="max",
         save_top_k=1,
-        save_last=True,
+        enable_version_counter=False,
+    )
+    # every epoch's state, for --resume: Lightning 2.6's ``save_last=True`` writes last.ckpt only
+    # in an epoch where the monitored metric improved, so a resume would replay from the best epoch
+    last = ModelCheckpoint(
+        dirpath=run / "checkpoints",
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        every_n_epochs=1,
         enable_version_counter=False,
     )
     callbacks: list[L.Callback] = [
         ckpt,
+        last,
         EarlyStopping(monitor=cfg.checkpoint_rule, mode="max", patience=cfg.patience),
         EpochSeeding(cfg.seed, aug),
     ]
