@@ -103,3 +103,48 @@ def test_trainer_loader_draws_subject_balanced_when_asked(cohort_path):  # noqa:
     ).weights
     torch.testing.assert_close(loaders[True].weights, expected)
     assert not torch.allclose(loaders[False].weights, expected)
+
+
+def _augmented_slices(cohort_path):  # noqa: F811
+    from lesionlens.data import make_augmentation
+
+    aug = make_augmentation(spatial_dims=2, seed=0, p_flip=0.5, p_intensity=0.5, p_noise=0.5)
+    return SliceDataset(cohort_path, split="train", slices="central10", transform=aug, seed=0)
+
+
+def test_ranks_augment_each_item_as_one_process(cohort_path, monkeypatch):  # noqa: F811
+    """Two DDP ranks, each with its own dataset and transform, draw the keys and load exactly the
+    images (after random augmentation) that one process draws and loads at their positions."""
+    one_ds = _augmented_slices(cohort_path)
+    sampler = EpochShuffleSampler(len(one_ds), seed=3, labels=labels(one_ds), seeded_items=True)
+    sampler.set_epoch(2)
+    world = 2
+    one_keys = list(sampler)
+    assert len(one_keys) % world == 0  # no wrap-padding: the ranks split one process' draw
+    one = [one_ds[key]["image"] for key in one_keys]
+    for rank in range(world):
+        monkeypatch.setattr(EpochShuffleSampler, "_rank_world", staticmethod(lambda r=rank: (r, 2)))
+        rank_ds = _augmented_slices(cohort_path)
+        rank_ds[5]  # a different history of draws on this rank's transform
+        keys = list(sampler)
+        assert keys == one_keys[rank::world]
+        for key, image in zip(keys, one[rank::world], strict=True):
+            torch.testing.assert_close(rank_ds[key]["image"], image)
+
+
+def test_seeded_items_are_augmented_by_their_key_alone(cohort_path):  # noqa: F811
+    from lesionlens.data import SeededIndex
+
+    ds = _augmented_slices(cohort_path)
+    first = ds[SeededIndex(4, 123)]["image"]
+    for key in (0, SeededIndex(7, 5), 4):  # other draws in between change nothing
+        ds[key]
+    torch.testing.assert_close(ds[SeededIndex(4, 123)]["image"], first)
+    others = [ds[SeededIndex(4, s)]["image"] for s in range(1, 9)]
+    assert any(not torch.equal(o, first) for o in others)  # the seed does drive the augmentation
+    sampler = EpochShuffleSampler(len(ds), seed=0, seeded_items=True)
+    keys = [list(sampler) for _ in range(2)]
+    assert keys[0] == keys[1] and len({k.seed for k in keys[0]}) == len(keys[0])
+    sampler.set_epoch(1)
+    assert {k.seed for k in sampler}.isdisjoint({k.seed for k in keys[0]})
+    assert [k.index for k in keys[0]] == list(EpochShuffleSampler(len(ds), seed=0))

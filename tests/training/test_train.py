@@ -154,8 +154,8 @@ def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path, method: 
     """Same seed, same global batch: 2 gloo processes end with one process' weights. With a
     constraint or the monotone losses, the ranks hold different numbers of healthy images; the
     losses' means and histograms are pooled over the global batch (``rank_pooling``), IEG draws
-    its references and α for the global batch, and ``--alpha auto`` resolves the same weight.
-    (BatchNorm is per rank on CPU: ``--norm none``.)"""
+    its references and α for the global batch, ``--alpha auto`` resolves the same weight, and
+    every item is augmented as in one process. (BatchNorm is per rank on CPU: ``--norm none``.)"""
     opts = [
         *method,
         "--width",
@@ -164,10 +164,12 @@ def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path, method: 
         "4",
         "--max-epochs",
         "2",
-        "--p-flip",
-        "0",
-        "--p-intensity",
-        "0",
+        # random augmentation on (flip and intensity by default, noise and bias added): each
+        # item's transform is seeded by its position in the epoch's global draw
+        "--p-noise",
+        "0.5",
+        "--p-bias",
+        "0.5",
         "--seed",
         "1",
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .datasets import (
+    SeededIndex,
     SubjectDataset,
     VolumeDataset,
     class_weights,
@@ -27,6 +28,7 @@ from .slices import (
 )
 
 __all__ = [
+    "SeededIndex",
     "SliceDataset",
     "SubjectArrays",
     "SubjectDataset",

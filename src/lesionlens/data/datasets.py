@@ -19,16 +19,20 @@ see :mod:`lesionlens.data.loading`); :func:`~lesionlens.data.geometry.undo_crop_
 outputs back. With ``cache=True`` each subject's files are read once and kept in memory.
 
 A ``transform`` (e.g. :func:`~lesionlens.data.augmentation.make_augmentation`) receives
-``{"image", "mask", "brain"}`` channel-first tensors and is re-seeded with ``seed``. With
-``num_workers > 0`` pass ``worker_init_fn=monai.data.worker_init_fn`` so that workers draw
-different augmentations, and call :meth:`preload` first so that forked workers share the cache.
+``{"image", "mask", "brain"}`` channel-first tensors and is re-seeded with ``seed``. Indexing with a
+:class:`SeededIndex` ``(index, seed)`` re-seeds it for that item alone, so an item's augmentation
+depends on the key only, not on the items drawn before it in the same process: the training
+sampler gives each position of an epoch's draw its own seed, and DDP ranks or data-loader workers
+then augment every item as one process does. With plain integer keys and ``num_workers > 0`` pass
+``worker_init_fn=monai.data.worker_init_fn`` so that workers draw different augmentations; call
+:meth:`preload` first so that forked workers share the cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -39,6 +43,13 @@ from ..cohort import Cohort, Subject
 from .loading import SubjectArrays, crop_or_pad_subject, load_subject, select_subjects
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class SeededIndex(NamedTuple):
+    """Dataset key: item ``index`` whose random transform is re-seeded with ``seed`` first."""
+
+    index: int
+    seed: int
 
 
 def _check_shape(shape: Sequence[int] | None, spatial_dims: int) -> tuple[int, ...] | None:
@@ -82,6 +93,15 @@ class SubjectDataset(Dataset):
         self._cache: dict[int, SubjectArrays] = {}
         if transform is not None and seed is not None and hasattr(transform, "set_random_state"):
             transform.set_random_state(seed=seed)
+
+    def _resolve(self, key: int | SeededIndex) -> int:
+        """Item index of ``key`` (negative allowed); a :class:`SeededIndex` re-seeds the
+        transform for this item."""
+        if isinstance(key, SeededIndex):
+            if self.transform is not None and hasattr(self.transform, "set_random_state"):
+                self.transform.set_random_state(seed=key.seed)
+            key = key.index
+        return range(len(self))[key]
 
     def _grid_shape(self) -> tuple[int | None, ...] | None:
         """Target shape on the 3-D grid (``None`` keeps an axis)."""
@@ -160,8 +180,8 @@ class VolumeDataset(SubjectDataset):
     def __len__(self) -> int:
         return len(self.subjects)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        index = range(len(self))[index]
+    def __getitem__(self, key: int | SeededIndex) -> dict[str, Any]:
+        index = self._resolve(key)
         arrays = self.subject_arrays(index)
         subject = self.subjects[index]
         return self._item(arrays.image, arrays.mask, arrays.brain, subject.label, subject, index)

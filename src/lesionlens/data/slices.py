@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..cohort import Cohort, Subject
-from .datasets import SubjectDataset, Transform
+from .datasets import SeededIndex, SubjectDataset, Transform
 from .loading import crop_or_pad_subject, load_subject
 
 SLICE_CHOICES = ("central10", "brain")
@@ -157,8 +157,8 @@ class SliceDataset(SubjectDataset):
     def __len__(self) -> int:
         return len(self.table)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        index = range(len(self))[index]
+    def __getitem__(self, key: int | SeededIndex) -> dict[str, Any]:
+        index = self._resolve(key)
         subject_index, slice_index, label = (int(v) for v in self.table[index])
         arrays = self.subject_arrays(subject_index)
         axis = self.axis

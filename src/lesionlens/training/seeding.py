@@ -1,6 +1,9 @@
 """Per-epoch seeding so that an interrupted run resumed from its last checkpoint ends with the same
-weights as an uninterrupted one: every random stream (shuffling, augmentation, stochastic
-attribution references) is re-seeded from ``(seed, epoch, rank)`` at the start of each epoch."""
+weights as an uninterrupted one: every random stream (shuffling, stochastic attribution
+references, the global generators) is re-seeded from ``(seed, epoch)`` at the start of each
+epoch, and each training item's augmentation from ``(seed, epoch, position in the epoch's
+draw)`` (:func:`item_seeds`), so that DDP ranks and data-loader workers augment every item as one
+process does."""
 
 from __future__ import annotations
 
@@ -17,6 +20,13 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     return (seed * 1_000_003 + epoch * 7_919 + rank * 104_729) % (2**31 - 1)
 
 
+def item_seeds(seed: int, epoch: int, n: int) -> list[int]:
+    """Augmentation seed of each of the ``n`` positions of epoch ``epoch``'s draw (independent
+    streams from numpy's ``SeedSequence((seed, epoch))``); rank-independent by construction."""
+    states = np.random.SeedSequence((seed, epoch)).generate_state(n, dtype=np.uint32)
+    return [int(s) for s in states]
+
+
 class EpochShuffleSampler(Sampler[int]):
     """Random permutation of ``range(n)`` that depends only on ``(seed, epoch)``; with
     ``labels``, ``n`` class-balanced draws with replacement instead (each class equally likely);
@@ -26,8 +36,10 @@ class EpochShuffleSampler(Sampler[int]):
 
     Under DDP (``torch.distributed`` initialised) rank ``r`` of ``w`` takes ``perm[r::w]`` (the
     permutation padded by wrapping to a multiple of ``w``), so the ranks' batches together are the
-    single-process batch of the same global size. Lightning calls :meth:`set_epoch` each epoch;
-    the trainer disables Lightning's own distributed sampler."""
+    single-process batch of the same global size. With ``seeded_items`` each draw is a
+    :class:`~lesionlens.data.SeededIndex` carrying its position's :func:`item_seeds`, so the
+    dataset augments it identically whichever rank or worker loads it. Lightning calls
+    :meth:`set_epoch` each epoch; the trainer disables Lightning's own distributed sampler."""
 
     def __init__(
         self,
@@ -35,8 +47,10 @@ class EpochShuffleSampler(Sampler[int]):
         seed: int,
         labels: Sequence[int] | None = None,
         groups: Sequence[int] | None = None,
+        seeded_items: bool = False,
     ) -> None:
         self.n, self.seed, self.epoch = n, seed, 0
+        self.seeded_items = seeded_items
         self.weights = None
         if groups is not None and labels is None:
             raise ValueError("groups (subject-balanced draws) need labels (class-balanced draws)")
@@ -66,6 +80,12 @@ class EpochShuffleSampler(Sampler[int]):
             perm = torch.multinomial(self.weights, self.n, replacement=True, generator=g).tolist()
         total = -(-self.n // world) * world
         perm = (perm * (total // max(self.n, 1) + 1))[:total]
+        if self.seeded_items:
+            from ..data import SeededIndex
+
+            seeds = item_seeds(self.seed, self.epoch, total)
+            keys = [SeededIndex(i, s) for i, s in zip(perm, seeds, strict=True)]
+            return iter(keys[rank::world])
         return iter(perm[rank::world])
 
     def __len__(self) -> int:
@@ -74,7 +94,8 @@ class EpochShuffleSampler(Sampler[int]):
 
 def training_sampler(train_ds, cfg) -> EpochShuffleSampler:
     """The training items' draw order for ``cfg`` (a :class:`TrainConfig`): class-balanced with
-    ``cfg.balanced``, subject-balanced too with ``cfg.subject_balanced``."""
+    ``cfg.balanced``, subject-balanced too with ``cfg.subject_balanced``; each draw carries its
+    augmentation seed."""
     from ..data import labels, subjects_of_items
 
     return EpochShuffleSampler(
@@ -82,6 +103,7 @@ def training_sampler(train_ds, cfg) -> EpochShuffleSampler:
         cfg.seed,
         labels=labels(train_ds) if cfg.balanced else None,
         groups=subjects_of_items(train_ds) if cfg.subject_balanced else None,
+        seeded_items=True,
     )
 
 
