@@ -148,3 +148,19 @@ def test_seeded_items_are_augmented_by_their_key_alone(cohort_path):  # noqa: F8
     sampler.set_epoch(1)
     assert {k.seed for k in sampler}.isdisjoint({k.seed for k in keys[0]})
     assert [k.index for k in keys[0]] == list(EpochShuffleSampler(len(ds), seed=0))
+
+
+def test_augmented_batches_do_not_depend_on_the_worker_count(cohort_path):  # noqa: F811
+    from torch.utils.data import DataLoader
+
+    ds = _augmented_slices(cohort_path)
+    ds.preload()
+    sampler = EpochShuffleSampler(len(ds), seed=1, labels=labels(ds), seeded_items=True)
+    batches = {
+        workers: [b["image"] for b in DataLoader(ds, batch_size=4, sampler=sampler,
+                                                 num_workers=workers)]
+        for workers in (0, 2)
+    }
+    assert len(batches[0]) == len(batches[2])
+    for a, b in zip(batches[0], batches[2], strict=True):
+        torch.testing.assert_close(a, b)
