@@ -119,3 +119,29 @@ def test_datasets_apply_it_reproducibly_and_return_plain_tensors(cohort_path):
 def test_bad_options_are_refused(kwargs):
     with pytest.raises(ValueError):
         make_augmentation(**kwargs)
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_reseed_in_place_makes_every_transform_a_function_of_the_seed(spatial_dims):
+    """All transforms on at p = 0.5, acquisition ones included: after ``reseed_in_place`` the
+    output depends on the seed only (not on earlier draws), and the seed does drive it."""
+    from lesionlens.data.reseed import random_states, reseed_in_place
+
+    names = ("p_intensity", "p_flip", "p_elastic", "p_contrast", "p_bias", "p_noise", "p_blur",
+             "p_zoom")
+    aug = make_augmentation(spatial_dims, seed=0, **dict.fromkeys(names, 0.5))
+    assert len(random_states(aug)) >= len(names)
+    spatial = (12, 14, 10)[:spatial_dims]
+    sample = _sample(spatial, tuple(slice(3, 6) for _ in spatial))
+
+    def draw(seed: int) -> torch.Tensor:
+        reseed_in_place(aug, seed)
+        out = aug({k: v.clone() for k, v in sample.items()})
+        return torch.cat([torch.as_tensor(out[k]).float() for k in ("image", "mask", "brain")])
+
+    first = draw(7)
+    for seed in range(3):
+        draw(seed)
+    aug.set_random_state(seed=99)
+    torch.testing.assert_close(draw(7), first)
+    assert any(not torch.equal(draw(s), first) for s in range(8, 12))

@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 from .. import io
 from ..cohort import Cohort, Subject
 from .loading import SubjectArrays, crop_or_pad_subject, load_subject, select_subjects
+from .reseed import reseed_in_place
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -98,8 +99,8 @@ class SubjectDataset(Dataset):
         """Item index of ``key`` (negative allowed); a :class:`SeededIndex` re-seeds the
         transform for this item."""
         if isinstance(key, SeededIndex):
-            if self.transform is not None and hasattr(self.transform, "set_random_state"):
-                self.transform.set_random_state(seed=key.seed)
+            if self.transform is not None:
+                reseed_in_place(self.transform, key.seed)
             key = key.index
         return range(len(self))[key]
 
