@@ -1,9 +1,9 @@
 """Per-epoch seeding so that an interrupted run resumed from its last checkpoint ends with the same
-weights as an uninterrupted one: every random stream (shuffling, stochastic attribution
-references, the global generators) is re-seeded from ``(seed, epoch)`` at the start of each
-epoch, and each training item's augmentation from ``(seed, epoch, position in the epoch's
-draw)`` (:func:`item_seeds`), so that DDP ranks and data-loader workers augment every item as one
-process does."""
+weights as an uninterrupted one: the shuffling and the stochastic attribution references are
+re-seeded from ``(seed, epoch)`` at the start of each epoch (the global python / numpy / torch
+generators from ``(seed, epoch, rank)``), and each training item's augmentation from ``(seed,
+epoch, position in the epoch's draw)`` (:func:`item_seeds`), so that DDP ranks and data-loader
+workers augment every item as one process does."""
 
 from __future__ import annotations
 
