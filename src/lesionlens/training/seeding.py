@@ -120,11 +120,11 @@ def _balanced_weights(labels: torch.Tensor, groups: torch.Tensor) -> torch.Tenso
 
 
 class EpochSeeding(L.Callback):
-    """Re-seeds python, numpy, torch and the augmentation transform at every train epoch start."""
+    """Re-seeds python, numpy, torch and the method's stream at every train epoch start (the
+    augmentation is re-seeded per item by the sampler's keys, :func:`item_seeds`)."""
 
-    def __init__(self, seed: int, transform=None) -> None:
+    def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.transform = transform
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         s = epoch_seed(self.seed, trainer.current_epoch, trainer.global_rank)
@@ -136,5 +136,3 @@ class EpochSeeding(L.Callback):
             # the same stream on every rank: EG/IG/IEG draw the global batch's paths from it
             # (``rank_pooling.global_batch``), as one process does
             method.reseed(epoch_seed(self.seed, trainer.current_epoch))
-        if self.transform is not None and hasattr(self.transform, "set_random_state"):
-            self.transform.set_random_state(seed=s)

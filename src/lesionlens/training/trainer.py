@@ -58,7 +58,7 @@ def build_datasets(cohort: Cohort, cfg: TrainConfig):
         val = SliceDataset(
             cohort, split="val", shape=cfg.shape, slices=cfg.slices, context=cfg.slice_context
         )
-    return train, val, aug
+    return train, val
 
 
 def _loaders(train_ds, val_ds, cfg: TrainConfig) -> tuple[DataLoader, DataLoader]:
@@ -173,7 +173,7 @@ def train(
     handler = _setup_logging(run)
     try:
         L.seed_everything(cfg.seed, workers=True, verbose=False)
-        train_ds, val_ds, aug = build_datasets(coh, cfg)
+        train_ds, val_ds = build_datasets(coh, cfg)
         train_dl, val_dl = _loaders(train_ds, val_ds, cfg)
         module = ClassifierModule(cfg, method, in_channels=cfg.model_in_channels)
         if cfg.alpha == "auto":
@@ -181,7 +181,7 @@ def train(
         if not worker:
             with atomic_file(run / "config.yaml") as tmp:
                 cfg.save(tmp)
-        trainer = _make_trainer(cfg, run, aug, progress)
+        trainer = _make_trainer(cfg, run, progress)
         log.info(
             "training %s on %s (%d train, %d val)",
             cfg.method,
@@ -218,7 +218,7 @@ def _resolve_auto_alpha(cfg: TrainConfig, method, module: ClassifierModule, trai
     method.constraint.weight = cfg.alpha_resolved
 
 
-def _make_trainer(cfg: TrainConfig, run: Path, aug, progress: bool) -> L.Trainer:
+def _make_trainer(cfg: TrainConfig, run: Path, progress: bool) -> L.Trainer:
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger
 
@@ -244,7 +244,7 @@ def _make_trainer(cfg: TrainConfig, run: Path, aug, progress: bool) -> L.Trainer
         ckpt,
         last,
         EarlyStopping(monitor=cfg.checkpoint_rule, mode="max", patience=cfg.patience),
-        EpochSeeding(cfg.seed, aug),
+        EpochSeeding(cfg.seed),
     ]
     if progress:
         callbacks.append(RichProgressBar(leave=True))
