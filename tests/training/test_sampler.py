@@ -139,7 +139,7 @@ def test_seeded_items_are_augmented_by_their_key_alone(cohort_path):  # noqa: F8
     first = ds[SeededIndex(4, 123)]["image"]
     for key in (0, SeededIndex(7, 5), 4):  # other draws in between change nothing
         ds[key]
-    ds.transform.set_random_state(seed=11)  # nor new random states (EpochSeeding makes them)
+    ds.transform.set_random_state(seed=11)  # nor new random states replacing the old ones
     torch.testing.assert_close(ds[SeededIndex(4, 123)]["image"], first)
     others = [ds[SeededIndex(4, s)]["image"] for s in range(1, 9)]
     assert any(not torch.equal(o, first) for o in others)  # the seed does drive the augmentation
