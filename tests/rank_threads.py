@@ -53,18 +53,20 @@ class _Rendezvous:
 def rank_average_gradients(
     loss_of: Callable[[torch.Tensor], torch.Tensor],
     ranks: Sequence[torch.Tensor],
-    params: Sequence[torch.Tensor],
+    params: Sequence[torch.Tensor] | Callable[[int], Sequence[torch.Tensor]],
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """(the ranks' mean gradient of ``loss_of(indices)`` w.r.t. ``params``, each rank's loss
     value); ``loss_of`` runs inside :func:`ranks_pool_counts` in the rank's thread. For
     ``global_batch`` the ranks' indices must follow the sampler's interleaving (rank r: r, r + W,
-    …)."""
+    …). ``params`` may be a function of the rank, for ranks holding their own copy of a model
+    (as DDP processes do; needed for models with buffers, such as BatchNorm's statistics)."""
     rendezvous = _Rendezvous(len(ranks))
     grads: list[list[torch.Tensor] | None] = [None] * len(ranks)
     values: list[torch.Tensor | None] = [None] * len(ranks)
     errors: list[BaseException] = []
 
     def run(rank: int, idx: torch.Tensor) -> None:
+        mine = list(params(rank) if callable(params) else params)
         try:
             with ranks_pool_counts(
                 rendezvous.reducer(rank), len(ranks), rendezvous.gatherer(rank), rank
@@ -72,11 +74,11 @@ def rank_average_gradients(
                 loss = loss_of(idx)
             values[rank] = loss.detach()
             if loss.requires_grad:
-                found = torch.autograd.grad(loss, list(params), allow_unused=True)
+                found = torch.autograd.grad(loss, mine, allow_unused=True)
             else:  # nothing of this rank's batch reaches the loss
-                found = (None,) * len(params)
+                found = (None,) * len(mine)
             grads[rank] = [
-                torch.zeros_like(p) if g is None else g for p, g in zip(params, found, strict=True)
+                torch.zeros_like(p) if g is None else g for p, g in zip(mine, found, strict=True)
             ]
         except BaseException as error:  # noqa: BLE001 - re-raised in the main thread
             errors.append(error)

@@ -124,3 +124,45 @@ def pooled_mean(
     if min_count > 0:
         return numerator / count.clamp_min(min_count)
     return numerator / count if count > 0 else numerator.new_zeros(())
+
+
+def pooling_ranks() -> bool:
+    """Whether a pool over several ranks is active here (inside :func:`ranks_pool_counts`)."""
+    return _POOL.get() is not None
+
+
+def any_over_ranks(flag: bool) -> bool:
+    """Whether ``flag`` holds on any rank (a collective inside the pool; ``flag`` outside).
+
+    For branches that decide whether the model runs a pass with collectives in it (BatchNorm over
+    the global batch, :mod:`lesionlens.models.global_batch_norm`): every rank must take them."""
+    pool = _POOL.get()
+    if pool is None:
+        return bool(flag)
+    return bool(pool.reduce(torch.tensor([float(bool(flag))]), "sum").item() > 0)
+
+
+class _SumOverRanks(torch.autograd.Function):
+    """All-reduce SUM whose gradient is the all-reduce SUM of the gradients, to any order (the
+    backward calls this function again, so double backprop stays a collective on every rank)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor, reduce: ReduceOverRanks) -> torch.Tensor:
+        ctx.reduce = reduce
+        return reduce(tensor.detach().clone(), "sum")
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return _SumOverRanks.apply(grad.contiguous(), ctx.reduce), None
+
+
+def sum_over_ranks(local: torch.Tensor) -> torch.Tensor:
+    """Σ over ranks of ``local`` with the gradient of that sum: each rank's ``local`` receives
+    the sum over ranks of the gradients of their losses (what BatchNorm statistics of the global
+    batch need, unlike :func:`pooled_sum`, whose gradient is W·∂local for losses that every rank
+    evaluates to the same value). Differentiable to any order; the reduction is captured at the
+    forward pass, so backward may run after the pool's block. Identity outside the pool."""
+    pool = _POOL.get()
+    if pool is None:
+        return local
+    return _SumOverRanks.apply(local, pool.reduce)

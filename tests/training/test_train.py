@@ -140,10 +140,14 @@ def test_nan_loss_stops_with_clear_message(cube_cohort: Path, tmp_path: Path) ->
 @pytest.mark.parametrize(
     "method",
     [
-        ["--method", "none", "--norm", "none"],
+        # BatchNorm (the PatchGAN's default) normalises with the global batch's statistics
+        ["--method", "none"],
         # Adam: with the constrained methods' default Yogi at lr 1 this toy run diverges (loss
-        # 1e6 by epoch 2) and amplifies the float reassociation of the all-reduce beyond 1e-5
-        ["--method", "unsup-tv", "--alpha", "auto", "--norm", "none", "--optimizer", "adam"],
+        # 1e6 by epoch 2) and amplifies the float reassociation of the all-reduce beyond 1e-5.
+        # BatchNorm: the thesis' G maps through the batch statistics, by double backprop
+        ["--method", "unsup-tv", "--alpha", "auto", "--optimizer", "adam"],
+        # no norm: one process' IEG pass on a batch's only healthy image would meet train-mode
+        # BatchNorm on a 1×1×1 map of this toy cohort (the ranks' pass is tested with threads)
         ["--method", "unsup", "--attribution", "ieg", "--alpha", "10", "--norm", "none",
          "--optimizer", "adam"],
         # SGD: Adam's first step, g / (|g| + 1e-8), turns the all-reduce's float noise on the
@@ -151,14 +155,15 @@ def test_nan_loss_stops_with_clear_message(cube_cohort: Path, tmp_path: Path) ->
         # ~1e-4 (max |dw| 5.6e-5 after one step with Adam, 1.5e-8 with SGD)
         ["--method", "monotone", "--depth", "2", "--optimizer", "sgd"],
     ],
-    ids=lambda m: m[1] + (f"-{m[3]}" if m[2] == "--attribution" else ""),
+    ids=lambda m: m[1] + (f"-{m[3]}" if m[2:3] == ["--attribution"] else ""),
 )
 def test_ddp_two_processes_match_one(cube_cohort: Path, tmp_path: Path, method: list[str]) -> None:
     """Same seed, same global batch: 2 gloo processes end with one process' weights. With a
     constraint or the monotone losses, the ranks hold different numbers of healthy images; the
     losses' means and histograms are pooled over the global batch (``rank_pooling``), IEG draws
     its references and α for the global batch, ``--alpha auto`` resolves the same weight, and
-    every item is augmented as in one process. (BatchNorm is per rank on CPU: ``--norm none``.)"""
+    every item is augmented as in one process, and BatchNorm normalises with the global batch's
+    statistics in every derivative (``models.global_batch_norm``)."""
     opts = [
         *method,
         "--width",

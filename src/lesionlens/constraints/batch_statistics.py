@@ -22,6 +22,9 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..models.global_batch_norm import GlobalBatchNorm
+from ..rank_pooling import pooling_ranks
+
 BatchStatistics = dict[_BatchNorm, tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -62,9 +65,14 @@ def recorded_batch_statistics(model: nn.Module) -> Iterator[BatchStatistics]:
     stats: BatchStatistics = {}
 
     def record(module: _BatchNorm, inputs: tuple[torch.Tensor, ...]) -> None:
-        if _uses_batch_statistics(module):
-            synced = isinstance(module, nn.SyncBatchNorm) and _distributed()
-            stats[module] = batch_mean_var(inputs[0].detach(), synced)
+        if not _uses_batch_statistics(module):
+            return
+        if isinstance(module, GlobalBatchNorm) and pooling_ranks():  # a collective, as its pass
+            mean, var, _ = module.global_mean_var(inputs[0].detach())
+            stats[module] = (mean.to(inputs[0].dtype), var.to(inputs[0].dtype))
+            return
+        synced = isinstance(module, nn.SyncBatchNorm) and _distributed()
+        stats[module] = batch_mean_var(inputs[0].detach(), synced)
 
     handles = [
         m.register_forward_pre_hook(record) for m in model.modules() if isinstance(m, _BatchNorm)

@@ -17,6 +17,7 @@ from torch import nn
 
 from ..attributions._base import check_input, make_generator
 from ..attributions.expected import References
+from ..rank_pooling import any_over_ranks
 from .activation_masks import ConstantActivationMasks
 from .batch_statistics import (
     frozen_batch_statistics,
@@ -163,7 +164,7 @@ class AttributionConstraint:
         # EG/IG/IEG: the path of every image of the (global) batch, drawn whatever the selection,
         # so that the random stream and the collectives are the same on every rank
         path = draw_training_path(x, self.attribution, self.p0, self.references, self.generator)
-        if not bool(select.any()):
+        if not _any_constrained(model, select):
             # the penalty of no image (0), still evaluated: under DDP its pooled means are
             # collectives that every rank must join (``rank_pooling.py``)
             maps = x.new_zeros((0, *x.shape[1:]))
@@ -218,7 +219,7 @@ class AttributionConstraint:
         :meth:`classification_and_constraint` computes them (``--alpha auto`` weighs them)."""
         x, y = self._checked(x, y, mask, brain)
         select = self.select(y, mask)
-        coupled = bool(select.any()) and uses_batch_statistics(model)
+        coupled = uses_batch_statistics(model) and _any_constrained(model, select)
         if coupled and self.batch_statistics == "shared":
             if self.attribution == "g":
                 leaf = x.detach().requires_grad_(True)
@@ -236,6 +237,14 @@ class AttributionConstraint:
                 constraint, parts = self(model, x, y, mask, brain)
         bce = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
         return bce, constraint, logits, parts
+
+
+def _any_constrained(model: nn.Module, select: torch.Tensor) -> bool:
+    """Whether the constraint pass runs: on this rank's selection, or — when the model normalises
+    with batch statistics, whose passes are collectives under DDP (``GlobalBatchNorm``) — on any
+    rank's, so that every rank runs the same passes (one with no image where it holds none)."""
+    local = bool(select.any())
+    return any_over_ranks(local) if uses_batch_statistics(model) else local
 
 
 def mean_abs(maps: torch.Tensor, brain: torch.Tensor | None = None) -> torch.Tensor:

@@ -58,6 +58,8 @@ def training_attribution(
         path: the draws of :func:`draw_training_path` for ``x`` (drawn here when None).
     """
     method = check_training_attribution(method)
+    if not bool(select.any()):
+        return _pass_without_images(model, x)
     if method == "g":
         with ConstantActivationMasks():  # same maps and gradients, cheaper second backward
             return Gradient(model).attribute(x[select], create_graph=True)
@@ -68,6 +70,15 @@ def training_attribution(
         return _explainer(model, method, p0).attribute_at(
             x[select], refs[select], alphas[select], create_graph=True
         )
+
+
+def _pass_without_images(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The maps (0, C, *spatial) of no image, from the same passes as the other ranks' maps
+    (forward, input gradient with graph): under DDP a rank without constrained images joins the
+    collectives of BatchNorm over the global batch that their passes make, forward and backward
+    (``models.global_batch_norm``); the loss on the empty maps then backpropagates through them."""
+    with ConstantActivationMasks():
+        return Gradient(model).input_gradient(x[:0], None, create_graph=True)
 
 
 def draw_training_path(

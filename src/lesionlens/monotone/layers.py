@@ -29,10 +29,7 @@ LINEAR_LAYERS: tuple[type[nn.Module], ...] = (
 NORM_LAYERS: tuple[type[nn.Module], ...] = tuple(
     t
     for t in (
-        nn.BatchNorm1d,
-        nn.BatchNorm2d,
-        nn.BatchNorm3d,
-        nn.SyncBatchNorm,
+        nn.modules.batchnorm._BatchNorm,  # BatchNorm1d/2d/3d, SyncBatchNorm, GlobalBatchNorm
         nn.InstanceNorm1d,
         nn.InstanceNorm2d,
         nn.InstanceNorm3d,

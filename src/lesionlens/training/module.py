@@ -12,6 +12,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from ..models.global_batch_norm import convert_to_global_batch_norm
 from ..rank_pooling import ranks_pool_counts
 from .config import TrainConfig
 from .methods import Method
@@ -50,6 +51,14 @@ class ClassifierModule(L.LightningModule):
                     on_epoch=True,
                     on_step=False,
                 )
+
+    def setup(self, stage: str) -> None:
+        """Under DDP, BatchNorm layers normalise with the global batch's statistics, in every
+        derivative the constraints take (``models.global_batch_norm``): the same seed gives one
+        process' weights, on CPU (gloo) as on GPUs, where PyTorch's ``SyncBatchNorm`` has no
+        double backward."""
+        if self.trainer.world_size > 1:
+            convert_to_global_batch_norm(self.model)
 
     def on_fit_start(self) -> None:
         """``--alpha auto`` under DDP: every rank resolved α_A from the same global batches;

@@ -256,8 +256,9 @@ def _make_trainer(cfg: TrainConfig, run: Path, progress: bool) -> L.Trainer:
         devices=cfg.devices,
         num_nodes=cfg.nodes,
         strategy=_strategy(cfg),
-        # SyncBatchNorm is CUDA-only in PyTorch: on CPU, DDP ranks keep their own BN statistics
-        sync_batchnorm=cfg.devices * cfg.nodes > 1 and cfg.accelerator in ("gpu", "cuda"),
+        # not torch's SyncBatchNorm (CUDA only, no double backward): ClassifierModule.setup
+        # converts BatchNorm to GlobalBatchNorm under DDP
+        sync_batchnorm=False,
         deterministic=cfg.deterministic,
         precision=cfg.precision,
         logger=CSVLogger(run, name="", version="lightning"),
