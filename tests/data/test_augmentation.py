@@ -145,3 +145,70 @@ def test_reseed_in_place_makes_every_transform_a_function_of_the_seed(spatial_di
     aug.set_random_state(seed=99)
     torch.testing.assert_close(draw(7), first)
     assert any(not torch.equal(draw(s), first) for s in range(8, 12))
+
+
+def _as_run_before(augment):
+    """The same transforms with the probability-0 ones run (the Compose before ``Inactive``)."""
+    from monai.transforms import Compose
+
+    from lesionlens.data.augmentation import Inactive
+
+    return Compose([t.transform if isinstance(t, Inactive) else t for t in augment.transforms])
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+@pytest.mark.parametrize(
+    "probabilities",
+    [dict(p_elastic=0.0, p_zoom=0.5, p_noise=0.5), dict(p_elastic=0.5, p_zoom=0.0)],
+    ids=["zoom-only", "elastic-only"],
+)
+def test_probability_zero_transforms_are_skipped_without_moving_any_draw(
+    spatial_dims, probabilities
+):
+    """Elastic / zoom at probability 0 are not run (MONAI would resample on an identity grid),
+    and every other transform draws as if they were: by ``Compose.set_random_state`` and by the
+    per-item ``reseed_in_place``."""
+    from lesionlens.data.augmentation import Inactive
+    from lesionlens.data.reseed import reseed_in_place
+
+    spatial = (24, 24) if spatial_dims == 2 else (16, 16, 12)
+    lesion = LESION[:spatial_dims]
+    sample = _sample(spatial, lesion)
+    augment = make_augmentation(spatial_dims, seed=4, **probabilities)
+    assert sum(isinstance(t, Inactive) for t in augment.transforms) == 1
+    before = _as_run_before(make_augmentation(spatial_dims, seed=0, **probabilities))
+    before.set_random_state(seed=4)  # as make_augmentation seeded the Compose before
+    for step in range(6):
+        if step >= 3:  # per-item seeds, as the training sampler's keys do
+            reseed_in_place(augment, 100 + step)
+            reseed_in_place(before, 100 + step)
+        got = augment({k: v.clone() for k, v in sample.items()})
+        expected = before({k: v.clone() for k, v in sample.items()})
+        for key in ("image", "mask", "brain"):
+            torch.testing.assert_close(torch.as_tensor(got[key]), torch.as_tensor(expected[key]),
+                                       rtol=0, atol=1e-6)
+
+
+def test_items_are_augmented_as_with_monai_metadata_tracking(cohort_path):
+    """Datasets run the transform on plain tensors (no ``MetaTensor`` bookkeeping, which items
+    drop): same values as with MONAI's default tracking, which is restored afterwards."""
+    from monai.data import get_track_meta
+
+    from lesionlens.data import SeededIndex
+    from lesionlens.data.reseed import reseed_in_place
+
+    kwargs = dict(p_elastic=0.5, p_zoom=0.5, p_noise=0.5, p_bias=0.5, p_flip=0.5)
+    ds = VolumeDataset(cohort_path, split="train", transform=make_augmentation(3, **kwargs))
+    plain = VolumeDataset(cohort_path, split="train")
+    reference = make_augmentation(3, **kwargs)
+    assert get_track_meta()
+    for i in range(4):
+        item = ds[SeededIndex(i % len(ds), 7 + i)]
+        assert get_track_meta()
+        raw = plain[i % len(ds)]
+        reseed_in_place(reference, 7 + i)
+        out = reference({"image": raw["image"], "mask": raw["mask"],
+                         "brain": raw["brain"].float()})
+        assert type(out["image"]).__name__ == "MetaTensor"
+        torch.testing.assert_close(item["image"], out["image"].as_tensor(), rtol=0, atol=0)
+        torch.testing.assert_close(item["mask"], out["mask"].as_tensor(), rtol=0, atol=0)
