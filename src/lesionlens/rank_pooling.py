@@ -131,15 +131,16 @@ def pooling_ranks() -> bool:
     return _POOL.get() is not None
 
 
-def any_over_ranks(flag: bool) -> bool:
-    """Whether ``flag`` holds on any rank (a collective inside the pool; ``flag`` outside).
+def any_over_ranks(flag: torch.Tensor) -> bool:
+    """Whether the boolean tensor ``flag`` (a scalar, on the batch's device, as the collective
+    backend needs) holds on any rank: a collective inside the pool, ``bool(flag)`` outside.
 
     For branches that decide whether the model runs a pass with collectives in it (BatchNorm over
     the global batch, :mod:`lesionlens.models.global_batch_norm`): every rank must take them."""
     pool = _POOL.get()
     if pool is None:
         return bool(flag)
-    return bool(pool.reduce(torch.tensor([float(bool(flag))]), "sum").item() > 0)
+    return bool(pool.reduce(flag.detach().reshape(1).float(), "sum").item() > 0)
 
 
 class _SumOverRanks(torch.autograd.Function):

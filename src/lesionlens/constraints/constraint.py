@@ -243,8 +243,7 @@ def _any_constrained(model: nn.Module, select: torch.Tensor) -> bool:
     """Whether the constraint pass runs: on this rank's selection, or — when the model normalises
     with batch statistics, whose passes are collectives under DDP (``GlobalBatchNorm``) — on any
     rank's, so that every rank runs the same passes (one with no image where it holds none)."""
-    local = bool(select.any())
-    return any_over_ranks(local) if uses_batch_statistics(model) else local
+    return any_over_ranks(select.any()) if uses_batch_statistics(model) else bool(select.any())
 
 
 def mean_abs(maps: torch.Tensor, brain: torch.Tensor | None = None) -> torch.Tensor:
