@@ -36,21 +36,29 @@ class ClassifierModule(L.LightningModule):
         self.method = method
         self.model: nn.Module = method.build_model(in_channels)
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._parts: dict[str, dict[str, tuple[torch.Tensor, int]]] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
     def _log_parts(self, prefix: str, out: dict[str, torch.Tensor], batch_size: int) -> None:
+        """Accumulate the step's scalar loss parts; :meth:`_log_epoch_parts` logs their epoch
+        means weighted by batch size, as ``self.log(on_epoch=True)`` would, without Lightning's
+        per-call cost (≈ 0.5 ms per value and step: 8 % of a demo epoch)."""
+        sums = self._parts.setdefault(prefix, {})
         for k, v in out.items():
             if k != "logits" and v.ndim == 0:
-                self.log(
-                    f"{prefix}_{k}",
-                    v.detach().float(),  # counts (n_constrained) are integers
-                    batch_size=batch_size,
-                    prog_bar=prefix == "train" and k != "loss",
-                    on_epoch=True,
-                    on_step=False,
-                )
+                # counts (n_constrained) are integers
+                total, weight = sums.get(k, (0.0, 0))
+                sums[k] = (total + v.detach().double() * batch_size, weight + batch_size)
+
+    def _log_epoch_parts(self, prefix: str) -> None:
+        for k, (total, weight) in self._parts.pop(prefix, {}).items():
+            self.log(f"{prefix}_{k}", (total / weight).float(),
+                     prog_bar=prefix == "train" and k != "loss", on_epoch=True, on_step=False)
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch_parts("train")
 
     def setup(self, stage: str) -> None:
         """Under DDP, BatchNorm layers normalise with the global batch's statistics, in every
@@ -98,6 +106,7 @@ class ClassifierModule(L.LightningModule):
         self._val.append((out["logits"].detach().reshape(-1), batch["label"].reshape(-1).float()))
 
     def on_validation_epoch_end(self) -> None:
+        self._log_epoch_parts("val")
         if not self._val:
             return
         logits = torch.cat([v[0] for v in self._val])
