@@ -44,7 +44,7 @@ class ClassifierModule(L.LightningModule):
     def _log_parts(self, prefix: str, out: dict[str, torch.Tensor], batch_size: int) -> None:
         """Accumulate the step's scalar loss parts; :meth:`_log_epoch_parts` logs their epoch
         means weighted by batch size, as ``self.log(on_epoch=True)`` would, without Lightning's
-        per-call cost (≈ 0.5 ms per value and step: 8 % of a demo epoch)."""
+        per-call cost (a few ms per step: ≈ 2 s of a 30 s demo epoch, docs/benchmarks.md)."""
         sums = self._parts.setdefault(prefix, {})
         for k, v in out.items():
             if k != "logits" and v.ndim == 0:
