@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..models.global_batch_norm import GlobalBatchNorm
+from ..models.global_batch_norm import GlobalBatchNorm, normalises_with_batch_statistics
 from ..rank_pooling import pooling_ranks
 
 BatchStatistics = dict[_BatchNorm, tuple[torch.Tensor, torch.Tensor]]
@@ -49,13 +49,11 @@ def batch_mean_var(x: torch.Tensor, synced: bool = False) -> tuple[torch.Tensor,
     return mean, var
 
 
-def _uses_batch_statistics(module: _BatchNorm) -> bool:
-    return module.training or module.running_mean is None
-
-
 def uses_batch_statistics(model: nn.Module) -> bool:
     """Whether a forward pass of ``model`` now would normalise with batch statistics."""
-    return any(isinstance(m, _BatchNorm) and _uses_batch_statistics(m) for m in model.modules())
+    return any(
+        isinstance(m, _BatchNorm) and normalises_with_batch_statistics(m) for m in model.modules()
+    )
 
 
 @contextmanager
@@ -65,7 +63,7 @@ def recorded_batch_statistics(model: nn.Module) -> Iterator[BatchStatistics]:
     stats: BatchStatistics = {}
 
     def record(module: _BatchNorm, inputs: tuple[torch.Tensor, ...]) -> None:
-        if not _uses_batch_statistics(module):
+        if not normalises_with_batch_statistics(module):
             return
         if isinstance(module, GlobalBatchNorm) and pooling_ranks():  # a collective, as its pass
             mean, var, _ = module.global_mean_var(inputs[0].detach())

@@ -26,15 +26,18 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..rank_pooling import pooling_ranks, sum_over_ranks
 
 
+def normalises_with_batch_statistics(module: _BatchNorm) -> bool:
+    """Whether a forward pass of the BatchNorm layer ``module`` now uses its batch's statistics
+    (train mode, or no running statistics), as ``nn.BatchNorm`` decides."""
+    return module.training or module.running_mean is None
+
+
 class GlobalBatchNorm(_BatchNorm):
     """``nn.BatchNorm{1,2,3}d`` with the statistics of the global batch under DDP (module doc)."""
 
     def _check_input_dim(self, x: torch.Tensor) -> None:
         if x.dim() < 2:
             raise ValueError(f"expected a (B, C, ...) input, got {x.dim()}-D")
-
-    def _uses_batch_statistics(self) -> bool:
-        return self.training or self.running_mean is None
 
     def global_mean_var(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
         """Per-channel mean and biased variance of the global batch (differentiable) and its
@@ -52,7 +55,7 @@ class GlobalBatchNorm(_BatchNorm):
         return mean, var, float(total)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (pooling_ranks() and self._uses_batch_statistics()):
+        if not (pooling_ranks() and normalises_with_batch_statistics(self)):
             return super().forward(x)
         self._check_input_dim(x)
         mean, var, count = self.global_mean_var(x)
