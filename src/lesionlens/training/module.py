@@ -48,13 +48,13 @@ class ClassifierModule(L.LightningModule):
         sums = self._parts.setdefault(prefix, {})
         for k, v in out.items():
             if k != "logits" and v.ndim == 0:
-                # counts (n_constrained) are integers
                 total, weight = sums.get(k, (0.0, 0))
-                sums[k] = (total + v.detach().double() * batch_size, weight + batch_size)
+                # float32 as Lightning's own means (counts such as n_constrained are integers)
+                sums[k] = (total + v.detach().float() * batch_size, weight + batch_size)
 
     def _log_epoch_parts(self, prefix: str) -> None:
         for k, (total, weight) in self._parts.pop(prefix, {}).items():
-            self.log(f"{prefix}_{k}", (total / weight).float(),
+            self.log(f"{prefix}_{k}", total / weight,
                      prog_bar=prefix == "train" and k != "loss", on_epoch=True, on_step=False)
 
     def on_train_epoch_end(self) -> None:
