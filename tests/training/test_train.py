@@ -252,6 +252,43 @@ def test_scale_free_option_reaches_the_constraint_and_is_refused_without_one(
     assert not (tmp_path / "none").exists()
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "yogi", "adadelta", "sgd"])
+def test_weight_decay_reaches_every_optimiser(optimizer: str) -> None:
+    from lesionlens.training.methods import METHODS
+    from lesionlens.training.module import ClassifierModule
+
+    cfg = TrainConfig(optimizer=optimizer, weight_decay=0.05, **FAST)
+    module = ClassifierModule(cfg, METHODS.create("none", cfg=cfg), 1)
+    assert [g["weight_decay"] for g in module.configure_optimizers().param_groups] == [0.05]
+    for bad in (-1e-3, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="--weight-decay must be a finite number"):
+            TrainConfig(weight_decay=bad)
+
+
+def test_weight_decay_option_is_saved_with_the_run(cube_cohort: Path, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from lesionlens.cli.train_cmd import train as train_cmd
+
+    app = typer.Typer()
+    app.command("train")(train_cmd)
+    app.command("noop")(lambda: None)  # keeps "train" a subcommand
+    opts = ["--width", "8", "--batch-size", "4", "--max-epochs", "1", "--p-flip", "0",
+            "--p-intensity", "0"]
+    runner = CliRunner()
+    ok = runner.invoke(
+        app, ["train", str(cube_cohort), str(tmp_path / "run"), "--weight-decay", "0.01", *opts]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["weight_decay"] == 0.01
+    refused = runner.invoke(
+        app, ["train", str(cube_cohort), str(tmp_path / "bad"), "--weight-decay", "-1", *opts]
+    )
+    assert refused.exit_code == 2 and "--weight-decay must be a finite number" in refused.output
+    assert not (tmp_path / "bad").exists()
+
+
 def test_bf16_mixed_precision_trains_a_constrained_run(cube_cohort: Path, tmp_path: Path) -> None:
     """--precision bf16-mixed reaches Lightning (bf16 autocast, float32 weights), is recorded,
     and reproduces itself with the same seed; weights differ from the float32 run's."""

@@ -78,6 +78,9 @@ def train(
         help="auto (yogi lr 1 if constrained, else adam 1e-3) | adam | yogi | adadelta | sgd.",
     ),
     lr: float = typer.Option(None, help="Learning rate (default per optimiser)."),
+    weight_decay: float = typer.Option(
+        0.0, help="L2 weight decay of the optimiser (torch's weight_decay; 0 = thesis)."
+    ),
     max_epochs: int = typer.Option(40, help="Maximum epochs."),
     patience: int = typer.Option(
         10, help="Early-stopping patience on validation balanced accuracy."
@@ -186,6 +189,7 @@ def train(
         alpha_factor=alpha_factor,
         optimizer=optimizer,
         lr=lr,
+        weight_decay=weight_decay,
         max_epochs=max_epochs,
         patience=patience,
         batch_size=batch_size,

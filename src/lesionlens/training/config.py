@@ -95,6 +95,8 @@ class TrainConfig:
                     f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(self, name)}"
                 )
         self._check_alpha()
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ValueError(f"--weight-decay must be a finite number ≥ 0, got {self.weight_decay}")
         if self.model not in PATCH_MODELS and (self.depth is not None or self.pool is not None):
             raise ValueError(
                 f"--depth and --pool are options of {' and '.join(PATCH_MODELS)}; --model "
