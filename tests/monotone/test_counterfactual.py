@@ -67,6 +67,29 @@ def test_l1_weighs_the_mean_of_alpha_so_lambda_does_not_depend_on_size(n: int):
     assert stays.abs().max() == 0
 
 
+class _SignedHead(nn.Module):
+    """Non-monotone head M(f) = mean(w · f) + 1 with w = +2 on the first half, −2 on the second."""
+
+    def forward_features(self, x):
+        return x
+
+    def forward_head(self, f):
+        w = torch.ones(f.shape[-1])
+        w[f.shape[-1] // 2 :] = -1.0
+        return 2.0 * (w * f).flatten(1).mean(1) + 1.0
+
+
+def test_unprojected_search_lets_alpha_take_both_signs_for_a_non_monotone_head():
+    x = torch.zeros(2, 1, 8)
+    free = counterfactual(_SignedHead(), x, margin=-1.0, lam=0.1, steps=100, lr=0.1,
+                          nonnegative=False)
+    assert (free[..., :4] > 0).all() and (free[..., 4:] < 0).all()  # mixed sign, as in the thesis
+    with torch.no_grad():
+        assert (_SignedHead().forward_head(x - free) < -1.0).all()
+    projected = counterfactual(_SignedHead(), x, margin=-1.0, lam=0.1, steps=100, lr=0.1)
+    assert (projected[..., :4] > 0).all() and (projected[..., 4:] == 0).all()
+
+
 def test_maps_are_channels_first_and_can_be_laid_out_channels_last():
     model, x = _model_with_offset(+1.0)
     maps = counterfactual_maps(model, x, steps=3, lr=0.01, margin=-100.0)

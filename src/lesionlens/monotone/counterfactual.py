@@ -8,6 +8,11 @@ same λ serves any input size (with a sum, λ = 1e-4 outweighs every ∂M/∂f o
 PatchGAN on a 2-D slice and α stays 0).
 For a monotone M a non-negative α always exists, and each of its K channels is an anomaly map
 (positive = evidence for pathology). Thesis values: Adam lr 1e-5, m = −15, λ = 1e-4.
+
+``nonnegative=False`` runs the same search without the projection (penalty mean |α|), as the
+thesis applies it to its non-monotone ablations Baseline and BaselineC (ch. 6 §V: their α are
+mixed-sign, like adversarial perturbations); for a monotone M the gradient of M(f − α) with
+respect to α is ≤ 0, so only the L1 term can make α negative.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ def counterfactual(
     steps: int = 1000,
     lr: float = 1e-5,
     seed: int = 0,
+    nonnegative: bool = True,
 ) -> Tensor:
     """Non-negative feature decrease α (B, K, *spatial) that makes each image look healthy.
 
@@ -52,9 +58,11 @@ def counterfactual(
         steps: iteration cap.
         lr: Adam learning rate.
         seed: random seed.
+        nonnegative: project α onto α ≥ 0 after every step (default); False lets α take
+            either sign (the thesis' search for non-monotone baselines).
 
     Returns:
-        α ≥ 0 exactly, detached, shaped like f.
+        α (≥ 0 exactly when ``nonnegative``), detached, shaped like f.
     """
     _require_feature_head(model)
     if margin > 0:
@@ -67,12 +75,15 @@ def counterfactual(
     was_training = model.training
     model.eval()
     try:
-        return _search(model, x, margin, lam, steps, lr)
+        return _search(model, x, margin, lam, steps, lr, bool(nonnegative))
     finally:
         model.train(was_training)
 
 
-def _search(model: nn.Module, x: Tensor, margin: float, lam: float, steps: int, lr: float):
+def _search(
+    model: nn.Module, x: Tensor, margin: float, lam: float, steps: int, lr: float,
+    nonnegative: bool,
+) -> Tensor:
     with torch.no_grad():
         features = model.forward_features(x)
         support = input_support(model, x)
@@ -84,18 +95,22 @@ def _search(model: nn.Module, x: Tensor, margin: float, lam: float, steps: int, 
             done = logits.detach() < margin
             if bool(done.all()):
                 break
-            l1 = alpha.flatten(1).mean(1)  # = mean |α| on α ≥ 0, with gradient λ/N at α = 0
+            # mean |α|; on α ≥ 0 it is the plain mean, whose gradient λ/N stays defined at α = 0
+            l1 = (alpha if nonnegative else alpha.abs()).flatten(1).mean(1)
             objective = logits.sum() + lam * l1.sum()
             (alpha.grad,) = torch.autograd.grad(objective, alpha)
             previous = alpha.detach().clone()
             optimiser.step()
             with torch.no_grad():
-                alpha.clamp_(min=0)
+                if nonnegative:
+                    alpha.clamp_(min=0)
                 alpha[done] = previous[done]
     return alpha.detach()
 
 
-def counterfactual_maps(model: nn.Module, x: Tensor, **counterfactual_kwargs: float) -> Tensor:
+def counterfactual_maps(
+    model: nn.Module, x: Tensor, **counterfactual_kwargs: float | bool
+) -> Tensor:
     """Anomaly maps (B, K, *spatial): the K channels of α (positive = evidence for pathology).
 
     Write sample b as a 4-D NIfTI with ``channels_last(maps)[b]`` (shape (*spatial, K)).
