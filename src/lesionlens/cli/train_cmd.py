@@ -233,7 +233,8 @@ def explain(
         None,
         "--option",
         help="KEY=VALUE for the attribution method, repeatable (e.g. IG n_steps=30; "
-        "counterfactual margin=0 lr=0.01 steps=200).",
+        "counterfactual margin=0 lr=0.01 steps=200; nonnegative=false for the thesis' "
+        "unprojected search on the non-monotone baselines).",
     ),
     smooth_mm: float = typer.Option(
         0.0, "--smooth-mm", help="Gaussian smoothing of each map, FWHM in mm (0 = none)."
