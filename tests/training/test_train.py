@@ -21,6 +21,23 @@ from lesionlens.training import TrainConfig, load_run, train
 FAST = dict(width=8, batch_size=4, p_intensity=0.0, p_flip=0.0, p_elastic=0.0, min_epochs=1)
 
 
+# fast `lesionlens train` options shared by the tests that go through the CLI
+CLI_FAST = ["--width", "8", "--batch-size", "4", "--max-epochs", "1", "--p-flip", "0",
+            "--p-intensity", "0"]
+
+
+def _train_app():
+    """A typer app holding only `lesionlens train` (plus a no-op that keeps it a subcommand)."""
+    import typer
+
+    from lesionlens.cli.train_cmd import train as train_cmd
+
+    app = typer.Typer()
+    app.command("train")(train_cmd)
+    app.command("noop")(lambda: None)
+    return app
+
+
 def weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(str(run / "model.safetensors"))
 
@@ -224,16 +241,10 @@ def test_patchgan_depth_and_pool_reach_the_model_and_the_saved_run(
 def test_scale_free_option_reaches_the_constraint_and_is_refused_without_one(
     cube_cohort: Path, tmp_path: Path
 ) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from lesionlens.cli.train_cmd import train as train_cmd
-
-    app = typer.Typer()
-    app.command("train")(train_cmd)
-    app.command("noop")(lambda: None)  # keeps "train" a subcommand
-    opts = ["--width", "8", "--batch-size", "4", "--max-epochs", "1", "--p-flip", "0",
-            "--p-intensity", "0", "--alpha", "1"]
+    app = _train_app()
+    opts = [*CLI_FAST, "--alpha", "1"]
     runner = CliRunner()
     ok = runner.invoke(
         app, ["train", str(cube_cohort), str(tmp_path / "run"), "--method", "unsup",
@@ -266,16 +277,9 @@ def test_weight_decay_reaches_every_optimiser(optimizer: str) -> None:
 
 
 def test_weight_decay_option_is_saved_with_the_run(cube_cohort: Path, tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from lesionlens.cli.train_cmd import train as train_cmd
-
-    app = typer.Typer()
-    app.command("train")(train_cmd)
-    app.command("noop")(lambda: None)  # keeps "train" a subcommand
-    opts = ["--width", "8", "--batch-size", "4", "--max-epochs", "1", "--p-flip", "0",
-            "--p-intensity", "0"]
+    app, opts = _train_app(), CLI_FAST
     runner = CliRunner()
     ok = runner.invoke(
         app, ["train", str(cube_cohort), str(tmp_path / "run"), "--weight-decay", "0.01", *opts]
